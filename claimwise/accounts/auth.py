@@ -1,0 +1,50 @@
+"""API authentication: bearer tokens (stored hashed) and browser sessions (with CSRF)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import APIKeyCookie, HttpBearer
+
+from claimwise.accounts.models import ApiToken, User
+from claimwise.accounts.services import hash_token
+
+
+def _usable(user: User) -> bool:
+    return user.is_active and not (settings.PRODUCTION and user.is_demo)
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        row = (
+            ApiToken.objects.select_related("user", "user__branch", "user__team", "user__partner")
+            .filter(key_hash=hash_token(token), revoked_at__isnull=True)
+            .first()
+        )
+        if row is None or not _usable(row.user):
+            return None
+        now = timezone.now()
+        # Touch at most hourly: a write per request would cost more than it tells.
+        if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+class SessionAuth(APIKeyCookie):
+    """The signed-in browser session; unsafe methods also need the CSRF token."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and _usable(user):
+            return user
+        return None
+
+
+api_auth = [TokenAuth(), SessionAuth(csrf=True)]

@@ -1,0 +1,65 @@
+"""Upload checks: a document's type is judged from its bytes, never from its name or the client's word."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import IO
+
+import filetype
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from claimwise.core.errors import DomainError, ErrorCode
+
+ALLOWED = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "image/tiff": "tif",
+}
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    content_type: str
+    extension: str
+    size: int
+    sha256: str
+
+
+def check_upload(stream: IO[bytes], *, declared_size: int | None = None) -> CheckedFile:
+    """Reads the stream once: size limit, type from the magic bytes, SHA-256. Rewinds it."""
+    limit = settings.DOCUMENT_MAX_BYTES
+    if declared_size is not None and declared_size > limit:
+        raise _too_large(limit)
+    stream.seek(0)
+    head = stream.read(8192)
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ALLOWED:
+        raise DomainError(
+            _("Only PDF, JPEG, PNG, WebP, HEIC and TIFF files are accepted; this file is something else."),
+            code=ErrorCode.UNSUPPORTED_FILE,
+            detail={"detected": kind.mime if kind else None},
+        )
+    digest = hashlib.sha256(head)
+    size = len(head)
+    for chunk in iter(lambda: stream.read(1 << 16), b""):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        digest.update(chunk)
+    if size == 0:
+        raise DomainError(_("The file is empty."), code=ErrorCode.UNSUPPORTED_FILE)
+    stream.seek(0)
+    return CheckedFile(kind.mime, ALLOWED[kind.mime], size, digest.hexdigest())
+
+
+def _too_large(limit: int) -> DomainError:
+    return DomainError(
+        _("The file is larger than %(mb)s MB; send a smaller scan or photo.") % {"mb": limit // (1024 * 1024)},
+        code=ErrorCode.FILE_TOO_LARGE,
+        detail={"max_bytes": limit},
+    )

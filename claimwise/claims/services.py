@@ -1,0 +1,720 @@
+"""Writes for claims. Every status change runs `_transition` under a row lock, writes one timeline
+event and one audit entry in the same transaction, and changes nothing when a rule says no."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Any
+
+from django.core.files.base import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from claimwise.accounts.choices import Role
+from claimwise.accounts.models import PartnerOrganization, Team, User
+from claimwise.claims.choices import (
+    Channel,
+    Complexity,
+    DecisionOutcome,
+    DocumentType,
+    LossType,
+    PaymentStatus,
+    Priority,
+)
+from claimwise.claims.documents import check_upload
+from claimwise.claims.lifecycle import TRANSITIONS, Action, ClaimStatus, first_failed_guard, target_of
+from claimwise.claims.models import Claim, ClaimEvent, ClaimShare, Decision, Document, IdempotencyKey, Payment
+from claimwise.claims.selectors import claim_get
+from claimwise.core.audit import audit_record, snapshot
+from claimwise.core.choices import LineOfBusiness
+from claimwise.core.crypto import keyed_hash
+from claimwise.core.errors import (
+    DomainError,
+    ErrorCode,
+    GuardFailed,
+    IllegalTransition,
+    PermissionDenied,
+    ValidationFailed,
+)
+from claimwise.core.money import to_money
+from claimwise.policies.models import Policy
+
+LINE_PREFIX = {
+    LineOfBusiness.MOTOR: "MV",
+    LineOfBusiness.HEALTH: "MH",
+    LineOfBusiness.ACCIDENT: "AC",
+    LineOfBusiness.PROPERTY: "PR",
+    LineOfBusiness.LIFE: "LF",
+    LineOfBusiness.TRAVEL: "TR",
+}
+SUBMIT_ROLES = frozenset({Role.CUSTOMER, Role.HANDLER, Role.SUPERVISOR, Role.PARTNER})
+LATE_REPORT_AFTER = dt.timedelta(hours=48)
+# Small-claim fast track presets (保险小额理赔服务指引, 2015).
+FAST_TRACK = {
+    LineOfBusiness.MOTOR: (Decimal("5000"), {LossType.COLLISION, LossType.GLASS}),
+    LineOfBusiness.HEALTH: (Decimal("3000"), {LossType.OUTPATIENT, LossType.HOSPITALIZATION}),
+}
+AUDITED_CLAIM_FIELDS = [
+    "status",
+    "resume_status",
+    "handler",
+    "team",
+    "reserve",
+    "assessed_amount",
+    "approved_amount",
+    "paid_amount",
+    "documents_requests",
+    "version",
+]
+
+
+def claim_number(line: str, reported_at: dt.datetime, pk: int) -> str:
+    local = timezone.localtime(reported_at)
+    return f"{LINE_PREFIX[LineOfBusiness(line)]}{local:%Y%m%d}{pk:08d}"
+
+
+def limitation_date(line: str, incident_at: dt.datetime) -> dt.date:
+    """Insurance Law art. 26: two years for non-life claims, five for life, from the event."""
+    years = 5 if line == LineOfBusiness.LIFE else 2
+    day = timezone.localtime(incident_at).date()
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def triage(line: str, loss_type: str, amount: Decimal) -> tuple[str, str]:
+    """(priority, complexity) at intake; the process rules refine these later."""
+    fast = FAST_TRACK.get(LineOfBusiness(line))
+    if fast and amount <= fast[0] and loss_type in fast[1]:
+        complexity = Complexity.SIMPLE
+    elif amount > Decimal("200000") or loss_type in (LossType.DEATH, LossType.DISABILITY, LossType.CRITICAL_ILLNESS):
+        complexity = Complexity.COMPLEX
+    else:
+        complexity = Complexity.STANDARD
+    if loss_type in (LossType.DEATH, LossType.CRITICAL_ILLNESS):
+        priority = Priority.URGENT
+    elif amount > Decimal("100000"):
+        priority = Priority.HIGH
+    elif complexity == Complexity.SIMPLE:
+        priority = Priority.LOW
+    else:
+        priority = Priority.NORMAL
+    return priority, complexity
+
+
+# --- FNOL ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    claim: Claim
+    replayed: bool
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replay(actor: User, key: str, fingerprint: str) -> SubmitResult | None:
+    row = IdempotencyKey.objects.filter(user=actor, key=key).select_related("claim").first()
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise DomainError(
+            _("This Idempotency-Key was already used for a different claim; use a new key for a new claim."),
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            detail={"claim_number": row.claim.number},
+        )
+    return SubmitResult(row.claim, True)
+
+
+def claim_submit(
+    *,
+    actor: User,
+    policy_number: str,
+    incident_at: dt.datetime,
+    incident_place: str,
+    loss_type: str,
+    claimed_amount: Decimal | str,
+    description: str = "",
+    channel: str | None = None,
+    currency: str | None = None,
+    insured_id_number: str | None = None,
+    idempotency_key: str | None = None,
+) -> SubmitResult:
+    """First notice of loss (P2). With an idempotency key, a retried submit — also after a crash
+    between commit and response — returns the claim the first one created, never a second one.
+    Insurance Law art. 21: a late report is flagged, never refused."""
+    payload = {
+        "policy_number": policy_number,
+        "incident_at": incident_at.isoformat(),
+        "incident_place": incident_place,
+        "loss_type": loss_type,
+        "claimed_amount": str(to_money(claimed_amount)),
+        "description": description,
+        "channel": channel,
+        "currency": currency,
+        "insured_id_number": keyed_hash(insured_id_number) if insured_id_number else None,
+    }
+    fingerprint = _fingerprint(payload)
+    if idempotency_key:
+        replay = _replay(actor, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+    try:
+        claim = _claim_create(
+            actor=actor,
+            policy_number=policy_number,
+            incident_at=incident_at,
+            incident_place=incident_place,
+            loss_type=loss_type,
+            claimed_amount=to_money(claimed_amount),
+            description=description,
+            channel=channel,
+            currency=currency,
+            insured_id_number=insured_id_number,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+    except IntegrityError:
+        # A concurrent submit with the same key won the race; answer with its claim.
+        if idempotency_key:
+            replay = _replay(actor, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        raise
+    return SubmitResult(claim, False)
+
+
+def _policy_for_submit(actor: User, policy_number: str, insured_id_number: str | None) -> Policy:
+    policy = (
+        Policy.objects.select_related("product", "holder", "insured_person", "branch")
+        .filter(number=policy_number.strip())
+        .first()
+    )
+    not_found = ValidationFailed({"policy_number": _("No policy with this number is available to you.")})
+    if policy is None:
+        raise not_found
+    role = actor.role
+    if role == Role.CUSTOMER:
+        customer = getattr(actor, "customer", None)
+        if customer is None or customer.pk not in (policy.holder_id, policy.insured_person_id):
+            raise not_found
+    elif role == Role.PARTNER:
+        insured = policy.insured_person or policy.holder
+        if not insured_id_number or keyed_hash(insured_id_number) != insured.id_hash:
+            raise ValidationFailed(
+                {"insured_id_number": _("Give the insured person's ID number as it appears on the policy.")}
+            )
+    else:
+        if actor.branch_id is not None and policy.branch_id != actor.branch_id:
+            raise not_found
+        if actor.lines and policy.product.line not in actor.lines:
+            raise not_found
+    return policy
+
+
+@transaction.atomic
+def _claim_create(
+    *,
+    actor: User,
+    policy_number: str,
+    incident_at: dt.datetime,
+    incident_place: str,
+    loss_type: str,
+    claimed_amount: Decimal,
+    description: str,
+    channel: str | None,
+    currency: str | None,
+    insured_id_number: str | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Claim:
+    if actor.role not in SUBMIT_ROLES:
+        raise PermissionDenied()
+    policy = _policy_for_submit(actor, policy_number, insured_id_number)
+    now = timezone.now()
+    errors: dict[str, str] = {}
+    if incident_at > now + dt.timedelta(minutes=5):
+        errors["incident_at"] = _("The incident time is in the future.")
+    if loss_type not in LossType.values:
+        errors["loss_type"] = _("Unknown loss type.")
+    if claimed_amount <= 0:
+        errors["claimed_amount"] = _("The claimed amount must be above zero.")
+    if currency and currency != policy.currency:
+        errors["currency"] = _("Claims on this policy are in %(currency)s.") % {"currency": policy.currency}
+    if not incident_place.strip():
+        errors["incident_place"] = _("Say where the incident happened.")
+    if errors:
+        raise ValidationFailed(errors)
+
+    line = policy.product.line
+    coverage = next((c for c in policy.product.coverages.all() if loss_type in c.loss_types), None)
+    if channel is None:
+        channel = {Role.CUSTOMER: Channel.WEB, Role.PARTNER: Channel.PARTNER}.get(actor.role, Channel.PHONE)
+    priority, complexity = triage(line, loss_type, claimed_amount)
+    claimant = actor.customer if actor.role == Role.CUSTOMER else (policy.insured_person or policy.holder)
+    claim = Claim.objects.create(
+        policy=policy,
+        claimant=claimant,
+        coverage=coverage,
+        line=line,
+        branch_id=policy.branch_id,
+        status=ClaimStatus.REPORTED,
+        status_changed_at=now,
+        incident_at=incident_at,
+        incident_place=incident_place.strip(),
+        reported_at=now,
+        channel=channel,
+        loss_type=loss_type,
+        description=description.strip(),
+        late_report=now - incident_at > LATE_REPORT_AFTER,
+        limitation_date=limitation_date(line, incident_at),
+        currency=policy.currency,
+        claimed_amount=claimed_amount,
+        reserve=claimed_amount,
+        priority=priority,
+        complexity=complexity,
+    )
+    claim.number = claim_number(line, now, claim.pk)
+    Claim.objects.filter(pk=claim.pk).update(number=claim.number)
+    if actor.role == Role.PARTNER and actor.partner_id is not None:
+        ClaimShare.objects.create(claim=claim, partner_id=actor.partner_id, shared_by=actor, shared_at=now)
+    if idempotency_key:
+        IdempotencyKey.objects.create(user=actor, key=idempotency_key, fingerprint=fingerprint, claim=claim)
+    ClaimEvent.objects.create(
+        claim=claim,
+        kind="submitted",
+        at=now,
+        actor=actor,
+        to_status=ClaimStatus.REPORTED,
+        data={"channel": channel, "late_report": claim.late_report},
+    )
+    audit_record(actor=actor, action="claim.submit", obj=claim, after=snapshot(claim))
+    return claim
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def _check_role(actor: User | None, roles: frozenset[Role]) -> None:
+    if actor is not None and actor.role not in roles:
+        raise PermissionDenied()
+
+
+def _transition(
+    *,
+    claim_id: int,
+    actor: User,
+    action: Action,
+    params: dict[str, Any] | None = None,
+    effect: Callable[[Claim, dt.datetime], dict[str, Any] | None] | None = None,
+    note: str = "",
+    visible_to_customer: bool = True,
+) -> Claim:
+    """Run one row of the lifecycle table. Must be called inside a transaction."""
+    params = params or {}
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    transition = TRANSITIONS[action]
+    _check_role(actor, transition.roles)
+    if claim.status not in transition.sources:
+        raise IllegalTransition(
+            _("“%(action)s” is not possible while the claim is “%(status)s”.")
+            % {"action": action.label, "status": ClaimStatus(claim.status).label},
+            detail={"action": action.value, "status": claim.status},
+        )
+    problem = first_failed_guard(transition, claim, params)
+    if problem:
+        raise GuardFailed(problem, detail={"action": action.value})
+    before = snapshot(claim, AUDITED_CLAIM_FIELDS)
+    from_status = claim.status
+    now = timezone.now()
+    data = (effect(claim, now) if effect else None) or {}
+    target = target_of(transition, claim)
+    claim.__dict__["_lifecycle_unlocked"] = True
+    try:
+        claim.status = target
+    finally:
+        claim.__dict__.pop("_lifecycle_unlocked", None)
+    claim.status_changed_at = now
+    claim.version += 1
+    claim.save()
+    ClaimEvent.objects.create(
+        claim=claim,
+        kind=action.value,
+        at=now,
+        actor=actor,
+        from_status=from_status,
+        to_status=target,
+        note=note,
+        data=data,
+        visible_to_customer=visible_to_customer,
+    )
+    audit_record(
+        actor=actor,
+        action=f"claim.{action.value}",
+        obj=claim,
+        before=before,
+        after={**snapshot(claim, AUDITED_CLAIM_FIELDS), **({"data": data} if data else {})},
+    )
+    return claim
+
+
+@transaction.atomic
+def claim_register(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    """立案. A handler who registers an unassigned claim takes it."""
+
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        claim.registered_at = claim.registered_at or now
+        if claim.handler_id is None and actor.role == Role.HANDLER:
+            claim.handler = actor
+            claim.team_id = actor.team_id
+        return {"handler": claim.handler_id}
+
+    return _transition(claim_id=claim_id, actor=actor, action=Action.REGISTER, effect=effect, note=note)
+
+
+@transaction.atomic
+def claim_investigate(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    return _transition(claim_id=claim_id, actor=actor, action=Action.INVESTIGATE, note=note)
+
+
+@transaction.atomic
+def claim_assess(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    return _transition(claim_id=claim_id, actor=actor, action=Action.ASSESS, note=note)
+
+
+@transaction.atomic
+def claim_request_documents(
+    *, actor: User, claim_id: int, items: list[str], note: str = "", justification: str | None = None
+) -> Claim:
+    """Insurance Law art. 22: one consolidated notice of everything missing."""
+
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        claim.resume_status = claim.status
+        claim.documents_requests += 1
+        return {"items": items, "justification": justification, "notice_number": claim.documents_requests}
+
+    return _transition(
+        claim_id=claim_id,
+        actor=actor,
+        action=Action.REQUEST_DOCUMENTS,
+        params={"items": items, "justification": justification},
+        effect=effect,
+        note=note,
+    )
+
+
+@transaction.atomic
+def claim_resume(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    def effect(claim: Claim, now: dt.datetime) -> None:
+        claim.resume_status = ""
+
+    return _transition(claim_id=claim_id, actor=actor, action=Action.RESUME, effect=effect, note=note)
+
+
+@transaction.atomic
+def claim_submit_for_approval(
+    *, actor: User, claim_id: int, assessed_amount: Decimal | str | None = None, note: str = ""
+) -> Claim:
+    """定损/理算 done: record the assessed amount and hand over to 核赔."""
+    amount = to_money(assessed_amount) if assessed_amount is not None else None
+
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        if amount is not None:
+            claim.assessed_amount = amount
+        claim.reserve = claim.assessed_amount or claim.reserve
+        return {"assessed_amount": str(claim.assessed_amount)}
+
+    return _transition(
+        claim_id=claim_id,
+        actor=actor,
+        action=Action.SUBMIT_FOR_APPROVAL,
+        params={"amount": amount},
+        effect=effect,
+        note=note,
+    )
+
+
+def _decide(
+    *, actor: User, claim_id: int, action: Action, outcome: str, amount: Decimal, reason_codes: list[str], note: str
+) -> Claim:
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        decision = Decision.objects.create(
+            claim=claim,
+            outcome=outcome,
+            amount=amount,
+            currency=claim.currency,
+            reason_codes=reason_codes,
+            note=note,
+            decided_by=actor,
+            decided_at=now,
+        )
+        claim.decided_at = now
+        claim.approved_amount = amount if outcome != DecisionOutcome.DENY else Decimal(0)
+        claim.reserve = claim.approved_amount
+        return {"decision": decision.pk, "amount": str(amount), "reason_codes": reason_codes}
+
+    return _transition(
+        claim_id=claim_id,
+        actor=actor,
+        action=action,
+        params={"amount": amount, "reason_codes": reason_codes, "note": note},
+        effect=effect,
+        note=note,
+    )
+
+
+@transaction.atomic
+def claim_approve(*, actor: User, claim_id: int, amount: Decimal | str | None = None, note: str = "") -> Claim:
+    """核赔: approve the assessed amount (or the given one) within limit minus deductible and the
+    policy period."""
+    if amount is None:
+        current = claim_get(claim_id, user=actor, for_update=True)
+        amount = current.assessed_amount or current.claimed_amount
+    return _decide(
+        actor=actor,
+        claim_id=claim_id,
+        action=Action.APPROVE,
+        outcome=DecisionOutcome.APPROVE,
+        amount=to_money(amount),
+        reason_codes=[],
+        note=note,
+    )
+
+
+@transaction.atomic
+def claim_approve_partial(
+    *, actor: User, claim_id: int, amount: Decimal | str, reason_codes: list[str], note: str = ""
+) -> Claim:
+    return _decide(
+        actor=actor,
+        claim_id=claim_id,
+        action=Action.APPROVE_PARTIAL,
+        outcome=DecisionOutcome.PARTIAL,
+        amount=to_money(amount),
+        reason_codes=list(reason_codes),
+        note=note,
+    )
+
+
+@transaction.atomic
+def claim_deny(*, actor: User, claim_id: int, reason_codes: list[str], note: str) -> Claim:
+    """A denial needs a reason code and words for the notice (Insurance Law art. 24)."""
+    return _decide(
+        actor=actor,
+        claim_id=claim_id,
+        action=Action.DENY,
+        outcome=DecisionOutcome.DENY,
+        amount=Decimal(0),
+        reason_codes=list(reason_codes),
+        note=note,
+    )
+
+
+@transaction.atomic
+def claim_send_denial_notice(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    """Insurance Law art. 24: the notice with reasons, within 3 days of the decision."""
+
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        decision = claim.current_decision()
+        assert decision is not None  # the guard checked it
+        decision.notice_sent_at = now
+        decision.save(update_fields=["notice_sent_at"])
+        return {"decision": decision.pk, "notice_sent_at": now.isoformat()}
+
+    return _transition(claim_id=claim_id, actor=actor, action=Action.SEND_DENIAL_NOTICE, effect=effect, note=note)
+
+
+@transaction.atomic
+def claim_request_payment(
+    *, actor: User, claim_id: int, payee_name: str, bank_account: str, bank_name: str = "", note: str = ""
+) -> Claim:
+    """No payment before approval; pays what was approved and not yet paid."""
+    account = "".join(bank_account.split())
+    if bank_account and not (account.isdigit() and 12 <= len(account) <= 30):
+        raise ValidationFailed({"bank_account": _("A bank account number has 12 to 30 digits.")})
+
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        decision = claim.current_decision()
+        assert decision is not None
+        payment = Payment.objects.create(
+            claim=claim,
+            decision=decision,
+            payee_name=payee_name.strip(),
+            bank_name=bank_name.strip(),
+            bank_account=account,
+            amount=to_money(decision.amount - claim.paid_amount if claim.paid_amount < decision.amount else 0),
+            currency=claim.currency,
+            requested_by=actor,
+            requested_at=now,
+        )
+        return {"payment": payment.pk, "amount": str(payment.amount), "bank_account": payment.bank_account_masked}
+
+    return _transition(
+        claim_id=claim_id,
+        actor=actor,
+        action=Action.REQUEST_PAYMENT,
+        params={"payee_name": payee_name.strip(), "bank_account": account},
+        effect=effect,
+        note=note,
+    )
+
+
+@transaction.atomic
+def claim_confirm_payment(*, actor: User, claim_id: int, reference: str = "", note: str = "") -> Claim:
+    def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
+        payment = claim.pending_payment()
+        assert payment is not None
+        payment.status = PaymentStatus.PAID
+        payment.paid_at = now
+        payment.reference = reference or uuid.uuid4().hex[:16].upper()
+        payment.save(update_fields=["status", "paid_at", "reference"])
+        claim.paid_amount += payment.amount
+        claim.reserve = Decimal(0)
+        return {"payment": payment.pk, "amount": str(payment.amount), "reference": payment.reference}
+
+    return _transition(claim_id=claim_id, actor=actor, action=Action.CONFIRM_PAYMENT, effect=effect, note=note)
+
+
+@transaction.atomic
+def claim_close(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    def effect(claim: Claim, now: dt.datetime) -> None:
+        claim.closed_at = now
+        claim.reserve = Decimal(0)
+
+    return _transition(claim_id=claim_id, actor=actor, action=Action.CLOSE, effect=effect, note=note)
+
+
+@transaction.atomic
+def claim_withdraw(*, actor: User, claim_id: int, note: str = "") -> Claim:
+    """The claimant may withdraw any time before a decision."""
+
+    def effect(claim: Claim, now: dt.datetime) -> None:
+        claim.closed_at = now
+        claim.reserve = Decimal(0)
+
+    return _transition(claim_id=claim_id, actor=actor, action=Action.WITHDRAW, effect=effect, note=note)
+
+
+@transaction.atomic
+def claim_reopen(*, actor: User, claim_id: int, note: str) -> Claim:
+    def effect(claim: Claim, now: dt.datetime) -> None:
+        claim.closed_at = None
+        claim.assessed_amount = None
+
+    return _transition(
+        claim_id=claim_id, actor=actor, action=Action.REOPEN, params={"note": note}, effect=effect, note=note
+    )
+
+
+# --- documents, assignment, sharing ---------------------------------------------------------------
+
+UPLOAD_ROLES = frozenset({Role.CUSTOMER, Role.PARTNER, Role.HANDLER, Role.SUPERVISOR})
+
+
+@transaction.atomic
+def document_upload(
+    *, actor: User, claim_id: int, doc_type: str, stream: IO[bytes], original_name: str, size: int | None = None
+) -> Document:
+    """Type judged from the bytes (a renamed executable is refused), size limited, SHA-256 kept."""
+    _check_role(actor, UPLOAD_ROLES)
+    if doc_type not in DocumentType.values:
+        raise ValidationFailed({"doc_type": _("Unknown document type.")})
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    if claim.status in (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN):
+        raise IllegalTransition(_("The claim is closed; ask for it to be reopened to add documents."))
+    checked = check_upload(stream, declared_size=size)
+    now = timezone.now()
+    name = (original_name or "document").replace("/", "_").replace("\\", "_")[-200:]
+    doc = Document(
+        claim=claim,
+        doc_type=doc_type,
+        original_name=name,
+        size=checked.size,
+        content_type=checked.content_type,
+        sha256=checked.sha256,
+        uploaded_by=actor,
+        uploaded_at=now,
+    )
+    doc.file.save(f"{claim.number}-{uuid.uuid4().hex}.{checked.extension}", File(stream), save=False)
+    try:
+        doc.save()
+        ClaimEvent.objects.create(
+            claim=claim,
+            kind="document_added",
+            at=now,
+            actor=actor,
+            from_status=claim.status,
+            to_status=claim.status,
+            data={"document": doc.pk, "doc_type": doc_type, "sha256": checked.sha256},
+        )
+        audit_record(actor=actor, action="document.upload", obj=doc, after=snapshot(doc))
+    except Exception:
+        doc.file.delete(save=False)  # no orphan file when the row does not commit
+        raise
+    return doc
+
+
+@transaction.atomic
+def claim_assign(*, actor: User, claim_id: int, handler: User | None, team: Team | None = None, note: str = "") -> Claim:
+    """Supervisors route claims to a handler and team (H5: complex ones to specialist teams)."""
+    _check_role(actor, frozenset({Role.SUPERVISOR}))
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    if claim.status in (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN):
+        raise IllegalTransition(_("A closed claim cannot be reassigned."))
+    if handler is not None and (handler.role != Role.HANDLER or not handler.is_active):
+        raise ValidationFailed({"handler": _("Choose an active claim handler.")})
+    if handler is not None and handler.branch_id not in (None, claim.branch_id):
+        raise ValidationFailed({"handler": _("This handler works for another branch.")})
+    before = snapshot(claim, AUDITED_CLAIM_FIELDS)
+    now = timezone.now()
+    claim.handler = handler
+    claim.team = team or (handler.team if handler is not None else None)
+    claim.version += 1
+    claim.save(update_fields=["handler", "team", "version", "updated_at"])
+    ClaimEvent.objects.create(
+        claim=claim,
+        kind="assigned",
+        at=now,
+        actor=actor,
+        from_status=claim.status,
+        to_status=claim.status,
+        note=note,
+        data={"handler": claim.handler_id, "team": claim.team_id},
+        visible_to_customer=False,
+    )
+    audit_record(actor=actor, action="claim.assign", obj=claim, before=before, after=snapshot(claim, AUDITED_CLAIM_FIELDS))
+    return claim
+
+
+@transaction.atomic
+def claim_share(*, actor: User, claim_id: int, partner: PartnerOrganization, note: str = "") -> ClaimShare:
+    """S3: give one partner organisation access to one claim."""
+    _check_role(actor, frozenset({Role.HANDLER, Role.SUPERVISOR}))
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    share, created = ClaimShare.objects.get_or_create(
+        claim=claim, partner=partner, defaults={"shared_by": actor, "shared_at": timezone.now()}
+    )
+    if created:
+        ClaimEvent.objects.create(
+            claim=claim,
+            kind="shared",
+            at=share.shared_at,
+            actor=actor,
+            from_status=claim.status,
+            to_status=claim.status,
+            note=note,
+            data={"partner": partner.pk},
+            visible_to_customer=False,
+        )
+        audit_record(actor=actor, action="claim.share", obj=share, after=snapshot(share))
+    return share

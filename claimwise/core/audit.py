@@ -1,0 +1,149 @@
+"""The audit trail (G2): `audit_record` appends, `audit_verify` proves nothing was changed or removed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from claimwise.core.context import request_id_var
+from claimwise.core.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+class Actor(Protocol):
+    pk: Any
+
+    def get_username(self) -> str: ...
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat() if timezone.is_aware(value) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):  # JSON floats do not round-trip across databases exactly
+        return repr(value)
+    return str(value)
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None, *, secret: tuple[str, ...] = ()) -> dict:
+    """A JSON-stable picture of a row for before/after. Secret fields are recorded as changed-or-not
+    only: the audit trail must not become a copy of the personal data it protects."""
+    result: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        name = field.attname
+        if fields is not None and field.name not in fields and name not in fields:
+            continue
+        value = getattr(instance, name)
+        result[name] = "***" if field.name in secret and value else _plain(value)
+    return result
+
+
+def _digest(prev_hash: str, entry: dict[str, Any]) -> str:
+    payload = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def _content(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "at": e.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_id": e.actor_id,
+        "actor_label": e.actor_label,
+        "request_id": e.request_id,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "before": e.before,
+        "after": e.after,
+    }
+
+
+def audit_record(
+    *,
+    actor: Actor | None,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: Any = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain inside the caller's transaction. Call it as the last write of a
+    service: it holds the chain lock until commit."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run inside the writing transaction")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+    head, _created = AuditHead.objects.select_for_update().get_or_create(pk=1)
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor_label=actor.get_username() if actor is not None else "system",
+        request_id=request_id_var.get(),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=_plain(before) if before is not None else None,
+        after=_plain(after) if after is not None else None,
+        prev_hash=head.hash,
+    )
+    entry.hash = _digest(head.hash, _content(entry))
+    entry.save()
+    AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    problem: str = ""
+
+
+def audit_verify(batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order. Reports the first entry whose content was changed, that is missing
+    (a gap in sequence numbers), or that does not link to its predecessor, and a head that no
+    longer matches the last entry (entries removed from the end)."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    qs = AuditEntry.objects.order_by("seq")
+    last_seq = 0
+    while True:
+        chunk = list(qs.filter(seq__gt=last_seq)[:batch])
+        if not chunk:
+            break
+        for e in chunk:
+            if e.seq != expected_seq:
+                return VerifyResult(False, checked, expected_seq, "missing")
+            if e.prev_hash != prev_hash:
+                return VerifyResult(False, checked, e.seq, "broken link")
+            if _digest(prev_hash, _content(e)) != e.hash:
+                return VerifyResult(False, checked, e.seq, "tampered")
+            prev_hash, expected_seq, checked = e.hash, e.seq + 1, checked + 1
+        last_seq = chunk[-1].seq
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+        return VerifyResult(False, checked, expected_seq, "missing")
+    return VerifyResult(True, checked)
