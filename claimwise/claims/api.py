@@ -8,7 +8,7 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Form, Header, Query, Router, Schema
+from ninja import File, Form, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -124,7 +124,7 @@ def submit_claim(
     payload: ClaimSubmitIn,
     response: HttpResponse,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=100),
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Send an `Idempotency-Key` header (any unique string per claim): retrying with the same key
     returns the claim the first request created, with `Idempotent-Replayed: true`."""
     user = _user(request)
@@ -144,7 +144,7 @@ def submit_claim(
     if result.replayed:
         response["Idempotent-Replayed"] = "true"
     claim = claim_get(result.claim.pk, user=user)
-    return 201, claim_detail_out(claim, user)
+    return Status(201, claim_detail_out(claim, user))
 
 
 class ListQuery(Schema):
@@ -360,7 +360,7 @@ def list_documents(request: HttpRequest, claim_id: int) -> list[Any]:
 @router.post("/{int:claim_id}/documents", response={201: DocumentOut, **ERRORS}, summary="Upload a document")
 def upload_document(
     request: HttpRequest, claim_id: int, doc_type: Form[DocumentType], file: File[UploadedFile]
-) -> tuple[int, Any]:
+) -> Status[Any]:
     """PDF, JPEG, PNG, WebP, HEIC or TIFF, judged from the file's bytes; size limited."""
     doc = services.document_upload(
         actor=_user(request),
@@ -370,7 +370,7 @@ def upload_document(
         original_name=file.name or "document",
         size=file.size,
     )
-    return 201, doc
+    return Status(201, doc)
 
 
 @router.get("/{int:claim_id}/documents/{int:document_id}", response={200: None, **ERRORS}, summary="Download a document")

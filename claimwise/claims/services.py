@@ -337,8 +337,8 @@ def _transition(
     before = snapshot(claim, AUDITED_CLAIM_FIELDS)
     from_status = claim.status
     now = timezone.now()
-    data = (effect(claim, now) if effect else None) or {}
     target = target_of(transition, claim)
+    data = (effect(claim, now) if effect else None) or {}
     claim.__dict__["_lifecycle_unlocked"] = True
     try:
         claim.status = target
