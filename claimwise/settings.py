@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "claimwise.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -126,12 +127,15 @@ DEFAULT_CURRENCY = "CNY"
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The demo serves static files straight from the apps; production runs collectstatic once.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Uploads: documents are checked by their bytes, not their names (see claims.documents).
 DOCUMENT_MAX_BYTES = int(os.environ.get("CLAIMWISE_DOCUMENT_MAX_BYTES", str(20 * 1024 * 1024)))
