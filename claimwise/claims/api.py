@@ -23,7 +23,6 @@ from claimwise.claims.schemas import (
     ApprovePartialIn,
     AssignIn,
     ClaimDetailOut,
-    ClaimOut,
     ClaimPageOut,
     ClaimSubmitIn,
     ConfirmPaymentIn,
@@ -362,6 +361,8 @@ def upload_document(
     request: HttpRequest, claim_id: int, doc_type: Form[DocumentType], file: File[UploadedFile]
 ) -> Status[Any]:
     """PDF, JPEG, PNG, WebP, HEIC or TIFF, judged from the file's bytes; size limited."""
+    if file.file is None:
+        raise ValidationFailed({"file": _("Attach a file.")})
     doc = services.document_upload(
         actor=_user(request),
         claim_id=claim_id,

@@ -259,7 +259,8 @@ def _claim_create(
     line = policy.product.line
     coverage = next((c for c in policy.product.coverages.all() if loss_type in c.loss_types), None)
     if channel is None:
-        channel = {Role.CUSTOMER: Channel.WEB, Role.PARTNER: Channel.PARTNER}.get(actor.role, Channel.PHONE)
+        defaults: dict[str, str] = {Role.CUSTOMER: Channel.WEB, Role.PARTNER: Channel.PARTNER}
+        channel = defaults.get(actor.role, Channel.PHONE)
     priority, complexity = triage(line, loss_type, claimed_amount)
     claimant = actor.customer if actor.role == Role.CUSTOMER else (policy.insured_person or policy.holder)
     claim = Claim.objects.create(
