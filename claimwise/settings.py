@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -177,10 +178,58 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("CLAIMWISE_LOG_LEVEL", "WARNING")},
 }
 
+
+def _nav(title: object, icon: str, url_name: str) -> dict:
+    # Every back-office page is for back-office roles; the model admins refine view versus edit.
+    return {
+        "title": title,
+        "icon": icon,
+        "link": reverse_lazy(url_name),
+        "permission": "claimwise.core.admin.sidebar_view",
+    }
+
+
 UNFOLD = {
     "SITE_TITLE": _("Claimwise back office"),
     "SITE_HEADER": _("Claimwise"),
+    "SITE_SUBHEADER": _("Claims back office"),
     "SITE_SYMBOL": "verified_user",
     "SHOW_LANGUAGES": True,
-    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": [
+            {
+                "title": _("Claims"),
+                "items": [_nav(_("Claims"), "assignment", "admin:claims_claim_changelist")],
+            },
+            {
+                "title": _("Customers and policies"),
+                "items": [
+                    _nav(_("Customers"), "person_search", "admin:policies_customer_changelist"),
+                    _nav(_("Policies"), "description", "admin:policies_policy_changelist"),
+                    _nav(_("Products and coverages"), "inventory_2", "admin:policies_product_changelist"),
+                ],
+            },
+            {
+                "title": _("Organisation"),
+                "items": [
+                    _nav(_("Branches"), "apartment", "admin:accounts_branch_changelist"),
+                    _nav(_("Teams"), "groups", "admin:accounts_team_changelist"),
+                    _nav(_("Partner organisations"), "handshake", "admin:accounts_partnerorganization_changelist"),
+                ],
+            },
+            {
+                "title": _("Access"),
+                "items": [
+                    _nav(_("Users"), "manage_accounts", "admin:accounts_user_changelist"),
+                    _nav(_("API tokens"), "key", "admin:accounts_apitoken_changelist"),
+                ],
+            },
+            {
+                "title": _("Compliance"),
+                "items": [_nav(_("Audit trail"), "fact_check", "admin:core_auditentry_changelist")],
+            },
+        ],
+    },
 }

@@ -6,12 +6,15 @@ import hashlib
 import secrets
 from typing import Any
 
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from claimwise.accounts.choices import Role
 from claimwise.accounts.models import ApiToken, Branch, PartnerOrganization, Team, User
 from claimwise.core.audit import audit_record, snapshot
+from claimwise.core.errors import ValidationFailed
 
 TOKEN_PREFIX = "cw_"
 
@@ -59,6 +62,74 @@ def user_create(
     user.full_clean(exclude=["password"])
     user.save()
     audit_record(actor=actor, action="user.create", obj=user, after=snapshot(user, secret=("password",)))
+    return user
+
+
+#: Roles that work in the back office (the Django admin); `is_staff` follows the role.
+BACK_OFFICE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.COMPLIANCE, Role.AUDITOR})
+#: What `user_update` may change; the password has its own service and never enters the audit trail.
+USER_UPDATABLE = frozenset(
+    {
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "branch",
+        "team",
+        "lines",
+        "partner",
+        "is_demo",
+        "is_active",
+        "is_superuser",
+    }
+)
+
+
+def _user_snapshot(user: User) -> dict:
+    fields = [f.name for f in User._meta.concrete_fields if f.name != "password"]
+    return snapshot(user, fields)
+
+
+@transaction.atomic
+def user_update(*, actor: User | None, user: User, changes: dict[str, Any]) -> User:
+    """Change a user's profile, role or scope from the back office, audited with before/after.
+    Back-office access (`is_staff`) follows the role; the password hash is neither touched nor recorded."""
+    unknown = set(changes) - USER_UPDATABLE
+    if unknown:
+        raise ValueError(f"user_update cannot change {sorted(unknown)}")
+    current = User.objects.select_for_update().get(pk=user.pk)
+    before = _user_snapshot(current)
+    for name, value in changes.items():
+        setattr(user, name, list(value or []) if name == "lines" else value)
+    user.is_staff = user.role in BACK_OFFICE_ROLES or user.is_superuser
+    try:
+        user.full_clean(exclude=["password"])
+    except DjangoValidationError as exc:
+        raise ValidationFailed({f: " ".join(ms) for f, ms in exc.message_dict.items()}) from exc
+    after = _user_snapshot(user)
+    if after == before:
+        return user
+    columns = {field.name for field in User._meta.concrete_fields}
+    user.save(update_fields=sorted({*changes, "is_staff"} & columns))
+    audit_record(actor=actor, action="user.update", obj=user, before=before, after=after)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor: User | None, user: User, password: str | None) -> User:
+    """Set a new password (validated by AUTH_PASSWORD_VALIDATORS), or `None` to disable password
+    sign-in. The audit entry says that the password changed, never what it is or hashes to."""
+    if password is not None:
+        try:
+            password_validation.validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed({"password": " ".join(exc.messages)}) from exc
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, action="user.set_password", obj=user, after={"usable_password": password is not None})
     return user
 
 
