@@ -23,11 +23,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import DropdownFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
 
-from claimwise.core.audit import audit_verify
+from claimwise.core.audit import PROBLEM_LABELS, audit_verify
 from claimwise.core.crypto import mask
 from claimwise.core.models import AuditEntry
 
@@ -233,11 +234,21 @@ class AuditEntryAdmin(ReadOnlyModelAdmin):
     def verify_chain(self, request: HttpRequest) -> HttpResponse:
         result = audit_verify()
         if result.ok:
-            messages.success(request, _("Audit chain intact: %(n)d entries verified.") % {"n": result.checked})
+            messages.success(
+                request,
+                ngettext(
+                    "Audit chain intact: %(n)d entry verified.", "Audit chain intact: %(n)d entries verified.", result.checked
+                )
+                % {"n": result.checked},
+            )
         else:
             messages.error(
                 request,
-                _("Audit chain broken at entry #%(seq)s (%(problem)s) after %(n)d good entries.")
-                % {"seq": result.first_bad_seq, "problem": result.problem, "n": result.checked},
+                ngettext(
+                    "Audit chain broken at entry #%(seq)s (%(problem)s) after %(n)d good entry.",
+                    "Audit chain broken at entry #%(seq)s (%(problem)s) after %(n)d good entries.",
+                    result.checked,
+                )
+                % {"seq": result.first_bad_seq, "problem": PROBLEM_LABELS.get(result.problem, result.problem), "n": result.checked},
             )
         return HttpResponseRedirect(reverse("admin:core_auditentry_changelist"))

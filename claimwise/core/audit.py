@@ -12,6 +12,7 @@ from uuid import UUID
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from claimwise.core.context import request_id_var
 from claimwise.core.models import AuditEntry, AuditHead
@@ -113,6 +114,13 @@ def audit_record(
     entry.save()
     AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
     return entry
+
+
+PROBLEM_LABELS = {
+    "missing": gettext_lazy("an entry is missing"),
+    "broken link": gettext_lazy("an entry does not link to the one before it"),
+    "tampered": gettext_lazy("an entry was changed"),
+}
 
 
 @dataclass(frozen=True)
