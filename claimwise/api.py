@@ -40,7 +40,12 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 def _field(loc: tuple | list) -> str:
     parts = [str(p) for p in loc]
-    while parts and parts[0] in ("body", "query", "path", "header", "form", "file", "payload", "filters"):
+    if parts and parts[0] in ("body", "query", "path", "header", "form", "file", "cookie"):
+        parts = parts[1:]
+    # ninja keeps the name of a schema-typed parameter, which clients never send: the body's
+    # (`payload`) always, a Query[Schema]'s (`q`, `filters`) for errors inside a list field.
+    # One pass only: a file parameter named `file` has the location ("file", "file").
+    if parts and (parts[0] == "payload" or (len(parts) > 1 and parts[0] in ("q", "filters"))):
         parts = parts[1:]
     return ".".join(parts) or "body"
 

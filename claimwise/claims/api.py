@@ -214,9 +214,10 @@ def reveal_identity(request: HttpRequest, claim_id: int) -> dict[str, Any]:
     from django.db import transaction
 
     user = _user(request)
+    # Scope before role, as for every read by id: a claim out of scope is 404 whoever asks.
+    claim = claim_get(claim_id, user=user)
     if user.role not in REVEAL_ROLES:
         raise PermissionDenied()
-    claim = claim_get(claim_id, user=user)
     with transaction.atomic():
         audit_record(actor=user, action="customer.reveal", obj=claim.claimant, after={"claim": claim.pk})
     return {"name": claim.claimant.name, "id_number": claim.claimant.id_number, "phone": claim.claimant.phone}
