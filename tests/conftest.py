@@ -12,6 +12,13 @@ from claimwise.accounts.services import token_create
 from tests import factories
 
 
+def pytest_configure(config: Any) -> None:
+    from django.conf import settings
+
+    # Real hashing costs most of a second per user; tests create hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -37,10 +37,12 @@ def check_upload(stream: IO[bytes], *, declared_size: int | None = None) -> Chec
         raise _too_large(limit)
     stream.seek(0)
     head = stream.read(8192)
+    if not head:
+        raise DomainError(_("The file is empty; attach the scan or photo again."), code=ErrorCode.UNSUPPORTED_FILE)
     kind = filetype.guess(head)
     if kind is None or kind.mime not in ALLOWED:
         raise DomainError(
-            _("Only PDF, JPEG, PNG, WebP, HEIC and TIFF files are accepted; this file is something else."),
+            _("Only PDF, JPEG, PNG, WebP, HEIC and TIFF files are accepted; this file type is not supported."),
             code=ErrorCode.UNSUPPORTED_FILE,
             detail={"detected": kind.mime if kind else None},
         )
@@ -51,8 +53,6 @@ def check_upload(stream: IO[bytes], *, declared_size: int | None = None) -> Chec
         if size > limit:
             raise _too_large(limit)
         digest.update(chunk)
-    if size == 0:
-        raise DomainError(_("The file is empty."), code=ErrorCode.UNSUPPORTED_FILE)
     stream.seek(0)
     return CheckedFile(kind.mime, ALLOWED[kind.mime], size, digest.hexdigest())
 
