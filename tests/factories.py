@@ -13,6 +13,8 @@ from stdnum.cn import ric
 from claimwise.accounts.choices import Role
 from claimwise.accounts.models import Branch, PartnerOrganization, Team, User
 from claimwise.accounts.services import reference_save, user_create
+from claimwise.claims.models import Claim
+from claimwise.claims.services import claim_submit
 from claimwise.core.choices import LineOfBusiness
 from claimwise.policies.models import Customer, Policy, Product
 from claimwise.policies.services import customer_create, policy_create, product_create
@@ -99,3 +101,42 @@ def policy(*, holder: Customer | None = None, line: str = LineOfBusiness.MOTOR, 
         premium=Decimal("3200"),
         vehicle_plate="京A12345" if line == LineOfBusiness.MOTOR else "",
     )
+
+
+def policy_from(
+    *, holder: Customer, starts: dt.datetime, ends: dt.datetime | None = None, line: str = LineOfBusiness.MOTOR
+) -> Policy:
+    """A policy with a chosen period (e.g. one that starts after an incident)."""
+    return policy_create(
+        actor=None,
+        number=f"PL{next(_seq):010d}",
+        product=product(line),
+        holder=holder,
+        branch=branch(),
+        effective_from=starts,
+        effective_to=ends or starts + dt.timedelta(days=365),
+        sum_insured=Decimal("200000"),
+        premium=Decimal("3200"),
+    )
+
+
+def claim(
+    *,
+    actor: User,
+    policy: Policy,
+    incident_at: dt.datetime | None = None,
+    loss_type: str = "collision",
+    claimed_amount: Decimal | str = "8200.00",
+    idempotency_key: str | None = None,
+) -> Claim:
+    """Report a claim (FNOL) through the service, as a customer or staff member would."""
+    return claim_submit(
+        actor=actor,
+        policy_number=policy.number,
+        incident_at=incident_at or timezone.now() - dt.timedelta(hours=3),
+        incident_place="北京市朝阳区建国路88号",
+        loss_type=loss_type,
+        claimed_amount=claimed_amount,
+        description="追尾，后保险杠受损",
+        idempotency_key=idempotency_key,
+    ).claim

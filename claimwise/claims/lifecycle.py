@@ -99,16 +99,23 @@ def amount_positive(claim: Claim, params: Params) -> str | None:
 
 
 def amount_within_limit(claim: Claim, params: Params) -> str | None:
-    """Approved in total on this claim ≤ coverage limit − deductible, and ≤ the sum insured."""
+    """Approved in total on this claim ≤ coverage limit − deductible, and ≤ the sum insured.
+
+    A decision's amount is the claim's total (a reopened claim is re-assessed in full and payment
+    pays the decision minus what was already paid), so earlier decisions are not added to it; and a
+    new decision cannot go below what was already paid (recovering money is not a payment)."""
     amount = _amount(params)
     coverage = claim.coverage
     if amount is None or coverage is None:
         return None
-    already = claim.approved_total_before_current()
-    ceiling = min(coverage.limit - coverage.deductible, claim.policy.sum_insured) - already
+    ceiling = min(coverage.limit - coverage.deductible, claim.policy.sum_insured)
     if amount > ceiling:
         return _("The amount exceeds what the coverage allows (limit minus deductible): at most %(max)s.") % {
             "max": max(ceiling, Decimal(0))
+        }
+    if amount < claim.paid_amount:
+        return _("%(paid)s was already paid on this claim; the approved total cannot be lower.") % {
+            "paid": claim.paid_amount
         }
     return None
 

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from claimwise.accounts.models import Branch, PartnerOrganization, Team
@@ -126,11 +124,6 @@ class Claim(TimeStampedModel):
 
     def pending_payment(self) -> Payment | None:
         return self.payments.filter(status=PaymentStatus.PENDING).first()
-
-    def approved_total_before_current(self) -> Decimal:
-        """What earlier decisions on this claim (before a reopen) already granted."""
-        total = self.decisions.exclude(outcome=DecisionOutcome.DENY).aggregate(s=Sum("amount"))["s"]
-        return total or Decimal(0)
 
 
 class ClaimEvent(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import phonenumbers
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
@@ -12,12 +13,16 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 def clean_id_number(value: str) -> tuple[str, dt.date, str]:
     """PRC resident ID (GB 11643): returns (compact number, birth date, gender M/F)."""
+    invalid = _("This is not a valid resident ID number (check the digits and the final check character).")
     try:
         number = ric.validate(value)
     except StdnumError as exc:
-        raise ValueError(_("This is not a valid resident ID number (check the digits and the final check character).")) from exc
+        raise ValueError(invalid) from exc
+    birth_date = ric.get_birth_date(number)
+    if birth_date > timezone.localdate():  # stdnum checks that the birth date exists, not that it has passed
+        raise ValueError(invalid)
     gender = "M" if int(number[16]) % 2 else "F"
-    return number, ric.get_birth_date(number), gender
+    return number, birth_date, gender
 
 
 def clean_mobile(value: str, region: str = "CN") -> str:
