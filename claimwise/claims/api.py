@@ -41,6 +41,7 @@ from claimwise.claims.selectors import ClaimFilters, claim_get, claim_list, clai
 from claimwise.core.audit import audit_record
 from claimwise.core.choices import LineOfBusiness
 from claimwise.core.errors import NotFound, PermissionDenied, ValidationFailed
+from claimwise.core.money import to_money
 
 router = Router(tags=["claims"])
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 413: dict, 415: dict, 422: dict}
@@ -140,10 +141,20 @@ def submit_claim(
         insured_id_number=payload.insured_id_number,
         idempotency_key=idempotency_key,
     )
-    if result.replayed:
-        response["Idempotent-Replayed"] = "true"
-    claim = claim_get(result.claim.pk, user=user)
-    return Status(201, claim_detail_out(claim, user))
+    if not result.replayed:
+        return Status(201, _new_claim_out(result.claim, user))
+    response["Idempotent-Replayed"] = "true"
+    return Status(201, claim_detail_out(claim_get(result.claim.pk, user=user), user))
+
+
+def _new_claim_out(claim: Claim, user: User) -> dict[str, Any]:
+    """The answer to a new claim, from the instance the service created (its policy, product and
+    claimant are loaded) rather than read back: FNOL's hot path. Its submitter can always see it, and
+    it has no decisions or payments yet. Two values are put as a read returns them; a test pins this
+    answer to the claim's GET."""
+    claim.incident_at = claim.incident_at.astimezone(dt.UTC)
+    claim.paid_amount = to_money(claim.paid_amount)
+    return {**claim_out(claim, user), "decisions": [], "payments": []}
 
 
 class ListQuery(Schema):

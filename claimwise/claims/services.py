@@ -124,8 +124,10 @@ def _fingerprint(payload: dict[str, Any]) -> str:
 
 
 def _replay(actor: User, key: str, fingerprint: str) -> SubmitResult | None:
-    row = IdempotencyKey.objects.filter(user=actor, key=key).select_related("claim").first()
-    if row is None:
+    # Almost every key is new: get() on the unique key, and the claim is loaded only when one is found.
+    try:
+        row = IdempotencyKey.objects.get(user=actor, key=key)
+    except IdempotencyKey.DoesNotExist:
         return None
     if row.fingerprint != fingerprint:
         raise DomainError(
@@ -195,14 +197,13 @@ def claim_submit(
 
 
 def _policy_for_submit(actor: User, policy_number: str, insured_id_number: str | None) -> Policy:
-    policy = (
-        Policy.objects.select_related("product", "holder", "insured_person", "branch")
-        .filter(number=policy_number.strip())
-        .first()
-    )
     not_found = ValidationFailed({"policy_number": _("No policy with this number is available to you.")})
-    if policy is None:
-        raise not_found
+    try:
+        # The insured person is the claimant for staff and partners; the holder is needed only on
+        # policies without one, and the branch only by its id.
+        policy = Policy.objects.select_related("product", "insured_person").get(number=policy_number.strip())
+    except Policy.DoesNotExist:
+        raise not_found from None
     role = actor.role
     if role == Role.CUSTOMER:
         customer = getattr(actor, "customer", None)
@@ -257,7 +258,8 @@ def _claim_create(
         raise ValidationFailed(errors)
 
     line = policy.product.line
-    coverage = next((c for c in policy.product.coverages.all() if loss_type in c.loss_types), None)
+    # By code: the default ordering (product, code) would join the product table to sort one product's rows.
+    coverage = next((c for c in policy.product.coverages.order_by("code") if loss_type in c.loss_types), None)
     if channel is None:
         defaults: dict[str, str] = {Role.CUSTOMER: Channel.WEB, Role.PARTNER: Channel.PARTNER}
         channel = defaults.get(actor.role, Channel.PHONE)

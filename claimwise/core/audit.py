@@ -96,10 +96,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-    head, _created = AuditHead.objects.select_for_update().get_or_create(pk=1)
     entry = AuditEntry(
-        seq=head.seq + 1,
-        at=timezone.now(),
         actor_id=getattr(actor, "pk", None),
         actor_label=actor.get_username() if actor is not None else "system",
         request_id=request_id_var.get(),
@@ -108,8 +105,10 @@ def audit_record(
         object_id=str(object_id),
         before=_plain(before) if before is not None else None,
         after=_plain(after) if after is not None else None,
-        prev_hash=head.hash,
     )
+    # Every append waits for this lock until the holder commits: only the linking happens under it.
+    head, _created = AuditHead.objects.select_for_update().get_or_create(pk=1)
+    entry.seq, entry.at, entry.prev_hash = head.seq + 1, timezone.now(), head.hash
     entry.hash = _digest(head.hash, _content(entry))
     entry.save()
     AuditHead.objects.filter(pk=1).update(seq=entry.seq, hash=entry.hash)
