@@ -45,6 +45,9 @@ from claimwise.core.money import to_money
 
 router = Router(tags=["claims"])
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 413: dict, 415: dict, 422: dict}
+# What a customer or partner may read in an event's data: what happened to the claim, not who inside
+# the company did it or internal ids.
+CUSTOMER_EVENT_DATA = frozenset({"items", "amount", "reason_codes", "doc_type", "channel", "late_report", "assessed_amount"})
 REVEAL_ROLES = frozenset({Role.HANDLER, Role.REVIEWER, Role.SUPERVISOR, Role.COMPLIANCE})
 
 
@@ -203,6 +206,7 @@ def get_claim(request: HttpRequest, claim_id: int) -> dict[str, Any]:
 @router.get("/{int:claim_id}/timeline", response={200: list[EventOut], **ERRORS}, summary="The claim's history")
 def get_timeline(request: HttpRequest, claim_id: int) -> list[dict[str, Any]]:
     user = _user(request)
+    staff = user.role in STAFF_ROLES
     claim = claim_get(claim_id, user=user)
     return [
         {
@@ -213,7 +217,7 @@ def get_timeline(request: HttpRequest, claim_id: int) -> list[dict[str, Any]]:
             "from_status": e.from_status,
             "to_status": e.to_status,
             "note": e.note,
-            "data": e.data,
+            "data": e.data if staff else {k: v for k, v in e.data.items() if k in CUSTOMER_EVENT_DATA},
         }
         for e in claim_timeline(claim, user=user)
     ]
@@ -346,6 +350,8 @@ def reopen(request: HttpRequest, claim_id: int, payload: ReasonIn) -> dict[str, 
 
 @router.post("/{int:claim_id}/assign", response=ACTION, summary="Assign a handler and team")
 def assign(request: HttpRequest, claim_id: int, payload: AssignIn) -> dict[str, Any]:
+    # Role first: whether a user id or partner code exists is not for everyone to probe.
+    services.check_role(_user(request), services.ASSIGN_ROLES)
     handler = User.objects.filter(pk=payload.handler_id).select_related("team").first() if payload.handler_id else None
     if payload.handler_id and handler is None:
         raise ValidationFailed({"handler_id": _("No such user.")})
@@ -357,6 +363,7 @@ def assign(request: HttpRequest, claim_id: int, payload: AssignIn) -> dict[str, 
 
 @router.post("/{int:claim_id}/shares", response=ACTION, summary="Share the claim with a partner")
 def share(request: HttpRequest, claim_id: int, payload: ShareIn) -> dict[str, Any]:
+    services.check_role(_user(request), services.SHARE_ROLES)
     partner = PartnerOrganization.objects.filter(code=payload.partner_code).first()
     if partner is None:
         raise ValidationFailed({"partner_code": _("No partner with this code.")})

@@ -44,7 +44,7 @@ class Action(models.TextChoices):
     INVESTIGATE = "investigate", gettext_lazy("Start investigation")
     ASSESS = "assess", gettext_lazy("Start assessment")
     REQUEST_DOCUMENTS = "request_documents", gettext_lazy("Request documents")
-    RESUME = "resume", gettext_lazy("Documents received, resume")
+    RESUME = "resume", gettext_lazy("Documents received: resume handling")
     SUBMIT_FOR_APPROVAL = "submit_for_approval", gettext_lazy("Submit for approval")
     APPROVE = "approve", gettext_lazy("Approve")
     APPROVE_PARTIAL = "approve_partial", gettext_lazy("Approve in part")
@@ -123,7 +123,7 @@ def amount_within_limit(claim: Claim, params: Params) -> str | None:
 def partial_below_claimed(claim: Claim, params: Params) -> str | None:
     amount = _amount(params)
     if amount is not None and amount >= claim.claimed_amount:
-        return _("A partial approval must be below the claimed amount; use approve instead.")
+        return _("A partial approval must be below the claimed amount; use “Approve” instead.")
     return None
 
 
@@ -140,7 +140,7 @@ def reasons_given(claim: Claim, params: Params) -> str | None:
 def denial_explained(claim: Claim, params: Params) -> str | None:
     """Insurance Law art. 24: the denial notice states its reasons."""
     if not str(params.get("note") or "").strip():
-        return _("Explain the denial in words for the notice to the claimant.")
+        return _("State the reasons for the denial; they go into the denial notice.")
     return None
 
 

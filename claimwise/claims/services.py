@@ -157,7 +157,7 @@ def claim_submit(
     Insurance Law art. 21: a late report is flagged, never refused."""
     payload = {
         "policy_number": policy_number,
-        "incident_at": incident_at.isoformat(),
+        "incident_at": incident_at.astimezone(dt.UTC).isoformat(),  # one moment, whatever the offset
         "incident_place": incident_place,
         "loss_type": loss_type,
         "claimed_amount": str(to_money(claimed_amount)),
@@ -251,9 +251,9 @@ def _claim_create(
     if claimed_amount <= 0:
         errors["claimed_amount"] = _("The claimed amount must be above zero.")
     if currency and currency != policy.currency:
-        errors["currency"] = _("Claims on this policy are in %(currency)s.") % {"currency": policy.currency}
+        errors["currency"] = _("Claims on this policy must be in %(currency)s.") % {"currency": policy.currency}
     if not incident_place.strip():
-        errors["incident_place"] = _("Say where the incident happened.")
+        errors["incident_place"] = _("Enter where the incident happened.")
     if errors:
         raise ValidationFailed(errors)
 
@@ -308,7 +308,11 @@ def _claim_create(
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
-def _check_role(actor: User | None, roles: frozenset[Role]) -> None:
+ASSIGN_ROLES = frozenset({Role.SUPERVISOR})
+SHARE_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
+
+
+def check_role(actor: User | None, roles: frozenset[Role]) -> None:
     if actor is not None and actor.role not in roles:
         raise PermissionDenied()
 
@@ -327,7 +331,7 @@ def _transition(
     params = params or {}
     claim = claim_get(claim_id, user=actor, for_update=True)
     transition = TRANSITIONS[action]
-    _check_role(actor, transition.roles)
+    check_role(actor, transition.roles)
     if claim.status not in transition.sources:
         raise IllegalTransition(
             _("“%(action)s” is not possible while the claim is “%(status)s”.")
@@ -629,7 +633,7 @@ def document_upload(
     *, actor: User, claim_id: int, doc_type: str, stream: IO[bytes], original_name: str, size: int | None = None
 ) -> Document:
     """Type judged from the bytes (a renamed executable is refused), size limited, SHA-256 kept."""
-    _check_role(actor, UPLOAD_ROLES)
+    check_role(actor, UPLOAD_ROLES)
     if doc_type not in DocumentType.values:
         raise ValidationFailed({"doc_type": _("Unknown document type.")})
     claim = claim_get(claim_id, user=actor, for_update=True)
@@ -670,7 +674,7 @@ def document_upload(
 @transaction.atomic
 def claim_assign(*, actor: User, claim_id: int, handler: User | None, team: Team | None = None, note: str = "") -> Claim:
     """Supervisors route claims to a handler and team (H5: complex ones to specialist teams)."""
-    _check_role(actor, frozenset({Role.SUPERVISOR}))
+    check_role(actor, ASSIGN_ROLES)
     claim = claim_get(claim_id, user=actor, for_update=True)
     if claim.status in (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN):
         raise IllegalTransition(_("A closed claim cannot be reassigned."))
@@ -702,7 +706,7 @@ def claim_assign(*, actor: User, claim_id: int, handler: User | None, team: Team
 @transaction.atomic
 def claim_share(*, actor: User, claim_id: int, partner: PartnerOrganization, note: str = "") -> ClaimShare:
     """S3: give one partner organisation access to one claim."""
-    _check_role(actor, frozenset({Role.HANDLER, Role.SUPERVISOR}))
+    check_role(actor, SHARE_ROLES)
     claim = claim_get(claim_id, user=actor, for_update=True)
     share, created = ClaimShare.objects.get_or_create(
         claim=claim, partner=partner, defaults={"shared_by": actor, "shared_at": timezone.now()}
