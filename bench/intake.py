@@ -328,7 +328,11 @@ def backend_pids(db_name: str) -> list[int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db_name])
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND application_name <> %s",
+            [db_name, SessionSampler.NAME],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -337,6 +341,14 @@ class CpuMeter:
     server_pid: int
     db_name: str
     start: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def own_pid(self) -> int:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
 
     def _sample(self) -> dict[str, float]:
         busy, total = machine_ticks()
@@ -361,10 +373,12 @@ class SessionSampler(threading.Thread):
     lock (the audit chain head), for I/O (commit flushes), for the application (idle in transaction)."""
 
     STATES = ("running", "lock", "io", "app in tx", "idle")
+    NAME = "bench-sampler"  # its own session, left out of the counts and of the database's CPU
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, exclude_pid: int) -> None:
         super().__init__(daemon=True)
         self.url = url.replace("postgres://", "postgresql://", 1)
+        self.exclude_pid = exclude_pid  # the benchmark's own Django connection
         self.counts: Counter[str] = Counter()
         self.samples = 0
         self.stopping = threading.Event()
@@ -372,11 +386,12 @@ class SessionSampler(threading.Thread):
     def run(self) -> None:
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        with psycopg.connect(self.url, autocommit=True, application_name=self.NAME) as conn:
             while not self.stopping.wait(0.1):
                 rows = conn.execute(
-                    "SELECT state, wait_event_type FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                    "SELECT state, wait_event_type FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND pid <> %s",
+                    [self.exclude_pid],
                 ).fetchall()
                 for state, wait in rows:
                     if state == "active":
@@ -524,7 +539,7 @@ def drive(port: int, submitters: list[Submitter], clients: int, args: argparse.N
     for t in threads:
         t.start()
     time.sleep(max(0.0, measure_from - time.perf_counter()))
-    sampler = SessionSampler(args.database_url)
+    sampler = SessionSampler(args.database_url, meter.own_pid)
     sampler.start()
     meter.begin()
     for t in threads:
