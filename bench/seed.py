@@ -53,6 +53,26 @@ def drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _backend_pid(connection: object) -> int | None:
+    """The PostgreSQL server process serving this connection (same machine), to count its CPU."""
+    if getattr(connection, "vendor", "") != "postgresql":
+        return None
+    with connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _proc_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process, from /proc (0 when it cannot be read)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=100_000)
@@ -83,6 +103,8 @@ def main() -> None:
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
         migrated = time.monotonic() - started
+        backend = _backend_pid(connection)
+        backend_before = _proc_cpu(backend)
         load_before = os.getloadavg()
         cpu_before = os.times()
         result = seed(
@@ -94,6 +116,7 @@ def main() -> None:
         )
         cpu_after = os.times()
         load_after = os.getloadavg()
+        backend_cpu = _proc_cpu(backend) - backend_before if backend else None
         connection.close()
         cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
         children = (cpu_after.children_user - cpu_before.children_user) + (
@@ -105,7 +128,8 @@ def main() -> None:
         print(f"claims          {result.claims}")
         print(f"seconds         {result.seconds:.1f}   (migrate before it: {migrated:.1f} s, not counted)")
         print(f"claims/s        {result.claims / result.seconds:.0f}")
-        print(f"cpu seconds     {cpu:.1f} in this process, {children:.1f} in worker processes")
+        database = f", {backend_cpu:.1f} in the PostgreSQL backend" if backend_cpu is not None else ""
+        print(f"cpu seconds     {cpu:.1f} in this process, {children:.1f} in worker processes{database}")
         print(f"cores           {os.cpu_count()}")
         print(
             "load average    before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f} (1, 5, 15 min)".format(

@@ -462,6 +462,7 @@ def run(maker: Maker, db: Database, sizes: list[int], workers: int, progress: Ca
             # Between tables, answer the workers waiting for ids, so they do not wait for the insert.
             db.insert(prepared, between=lambda: state.pump(block=False))
             progress(prepared.claims)
+            state.grant_ready()
     finally:
         for p in procs:
             if p.is_alive():
@@ -492,10 +493,7 @@ class _Pump:
                 continue
             if kind == "need":
                 self.waiting[payload.index] = payload
-                while self.next_grant in self.waiting:  # ids in batch order, whatever the workers' pace
-                    need = self.waiting.pop(self.next_grant)
-                    self.grants[self.next_grant % len(self.grants)].put(self.db.grant(need))
-                    self.next_grant += 1
+                self.grant_ready()
             elif kind == "rows":
                 self.rows.append(payload)
             elif kind == "done":
@@ -503,6 +501,14 @@ class _Pump:
             else:
                 raise RuntimeError(f"seed worker failed:\n{payload}")
             block = False  # got one; drain the rest without waiting
+
+    def grant_ready(self) -> None:
+        """Ids in batch order, whatever the workers' pace; none while too many batches wait to be
+        inserted (memory stays bounded when the database is the slower side)."""
+        while self.next_grant in self.waiting and len(self.rows) < 2 * len(self.grants):
+            need = self.waiting.pop(self.next_grant)
+            self.grants[self.next_grant % len(self.grants)].put(self.db.grant(need))
+            self.next_grant += 1
 
 
 def _worker(maker: Maker, sizes: list[int], me: int, workers: int, grants: Any, results: Any) -> None:
