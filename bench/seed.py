@@ -98,7 +98,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from claimwise.claims.seed import seed, summary
+        from claimwise.demo.seed import seed, summary
 
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)

@@ -608,6 +608,7 @@ def claim_withdraw(*, actor: User, claim_id: int, note: str = "") -> Claim:
     def effect(claim: Claim, now: dt.datetime) -> None:
         claim.closed_at = now
         claim.reserve = Decimal(0)
+        claim.resume_status = ""  # nothing to resume once withdrawn
 
     return _transition(claim_id=claim_id, actor=actor, action=Action.WITHDRAW, effect=effect, note=note)
 

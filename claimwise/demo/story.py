@@ -21,9 +21,9 @@ from typing import Any
 
 from claimwise.claims.choices import ReasonCode
 from claimwise.claims.lifecycle import TRANSITIONS, Action, ClaimStatus
-from claimwise.claims.seed_identity import below, one
-from claimwise.claims.seed_products import LUMP_SUM, ProductSpec
 from claimwise.core.money import CENT
+from claimwise.demo.identity import below, one
+from claimwise.demo.products import LUMP_SUM, ProductSpec
 
 S = ClaimStatus
 OPEN_STEPS = {"register": S.REGISTERED, "investigate": S.INVESTIGATION, "assess": S.ASSESSMENT}

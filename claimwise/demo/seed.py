@@ -3,9 +3,9 @@
 Reference data (branches and teams, partner organisations, products with coverages) and every
 account are created through their services, idempotently by code or username, so a second run only
 adds claims. The claims themselves (with their customers, policies, timeline events, decisions,
-payments, documents and shares) are planned in memory by `seed_build`, which replays each claim's
+payments, documents and shares) are planned in memory by `build`, which replays each claim's
 path through the lifecycle table with the services' effects, and are written in batches by
-`seed_write` (ids taken up front, as claim numbers contain them; `COPY` on PostgreSQL, one
+`write` (ids taken up front, as claim numbers contain them; `COPY` on PostgreSQL, one
 `executemany` per table on SQLite; big runs build in two forked processes while this one inserts).
 Going through the per-claim services (a dozen statements and an audit entry per step) would take
 hours for 100,000 claims.
@@ -38,16 +38,16 @@ from claimwise.accounts.choices import PartnerKind, Role
 from claimwise.accounts.models import Branch, PartnerOrganization, Team, User
 from claimwise.accounts.services import reference_save, user_create
 from claimwise.claims.lifecycle import ClaimStatus
-from claimwise.claims.seed_data import ASSESSORS, BRANCHES, TEAMS
-from claimwise.claims.seed_files import shared_files
-from claimwise.claims.seed_identity import codes_in_use, person_name, regions
-from claimwise.claims.seed_products import PRODUCTS
-from claimwise.claims.seed_refs import BranchRef, CoverageRef, Directory, PartnerRef, ProductRef, TeamRef
-from claimwise.claims.seed_write import Database, Maker
-from claimwise.claims.seed_write import run as run_batches
 from claimwise.core.audit import audit_record
 from claimwise.core.context import new_request_id, request_id_var
 from claimwise.core.models import AuditEntry
+from claimwise.demo.data import ASSESSORS, BRANCHES, TEAMS
+from claimwise.demo.files import shared_files
+from claimwise.demo.identity import codes_in_use, person_name, regions
+from claimwise.demo.products import PRODUCTS
+from claimwise.demo.refs import BranchRef, CoverageRef, Directory, PartnerRef, ProductRef, TeamRef
+from claimwise.demo.write import Database, Maker
+from claimwise.demo.write import run as run_batches
 from claimwise.policies.models import Customer, Product
 from claimwise.policies.services import customer_create, product_create
 

@@ -1,10 +1,10 @@
 """Reference lists for the demo data generator (`claimwise seed`): people's names, branches and their
 cities, partner organisations, documents and Chinese text templates (products and amounts are in
-`seed_products`).
+`products`).
 
 This is demo data, not user interface: the Chinese texts are what real claim files contain, so they
 are not marked for translation. Region, city and district names come from python-stdnum's `cn/loc`
-database (see `seed_identity`), so every place and every ID number region code is a real one.
+database (see `identity`), so every place and every ID number region code is a real one.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import TypeVar
 from stdnum import numdb
 from stdnum.cn import ric
 
-from claimwise.claims.seed_data import (
+from claimwise.demo.data import (
     BANKS,
     COMPOUND_NAMES,
     COMPOUNDS,

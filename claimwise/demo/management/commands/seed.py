@@ -1,4 +1,4 @@
-"""`claimwise seed --claims N`: realistic demo data (see `claimwise.claims.seed`)."""
+"""`claimwise seed --claims N`: realistic demo data (see `claimwise.demo.seed`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from claimwise.claims.seed import print_demo_logins, seed, summary
+from claimwise.demo.seed import print_demo_logins, seed, summary
 
 
 class Command(BaseCommand):

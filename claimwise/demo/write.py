@@ -1,6 +1,6 @@
 """Turning built claims into rows, and the pipeline that keeps both CPU cores busy.
 
-A batch goes through three steps: *build* (plan every claim in memory, `seed_build`), *prepare*
+A batch goes through three steps: *build* (plan every claim in memory, `build`), *prepare*
 (with the ids the database granted, turn the drafts into plain value tuples) and *insert* (one
 `COPY` or `executemany` per table). Build and prepare are pure Python and need no database, so with
 `workers > 1` they run in forked worker processes while the parent, which alone holds the database
@@ -26,12 +26,12 @@ from django.db import connection, models
 
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim, ClaimEvent, ClaimShare, Decision, Document, Payment
-from claimwise.claims.seed_build import Builder
-from claimwise.claims.seed_files import StoredFile, make_file, store
-from claimwise.claims.seed_refs import ClaimDraft, Directory, PartyDraft, PolicyDraft
-from claimwise.claims.seed_sql import Table
-from claimwise.claims.seed_story import DecisionDraft, DocDraft, EventDraft, PaymentDraft, cumulative, pick
 from claimwise.claims.services import LINE_PREFIX, claim_number
+from claimwise.demo.build import Builder
+from claimwise.demo.files import StoredFile, make_file, store
+from claimwise.demo.refs import ClaimDraft, Directory, PartyDraft, PolicyDraft
+from claimwise.demo.sql import Table
+from claimwise.demo.story import DecisionDraft, DocDraft, EventDraft, PaymentDraft, cumulative, pick
 from claimwise.policies.models import Customer, Policy
 
 MODELS: tuple[type[models.Model], ...] = (Customer, Policy, Claim, Decision, Payment, Document, ClaimEvent, ClaimShare)
@@ -264,7 +264,7 @@ def _new_parties_and_policies(drafts: list[ClaimDraft]) -> tuple[list[PartyDraft
 
 
 def _customer(p: PartyDraft) -> dict[str, Any]:
-    # id_number is plain here; seed_sql encrypts it as EncryptedTextField.get_prep_value does.
+    # id_number is plain here; sql encrypts it as EncryptedTextField.get_prep_value does.
     return {
         "id": p.id,
         "name": p.name,

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from claimwise.claims.seed_data import BranchSpec, City
-from claimwise.claims.seed_products import ProductSpec
-from claimwise.claims.seed_story import DecisionDraft, DocDraft, EventDraft, PaymentDraft, cumulative
+from claimwise.demo.data import BranchSpec, City
+from claimwise.demo.products import ProductSpec
+from claimwise.demo.story import DecisionDraft, DocDraft, EventDraft, PaymentDraft, cumulative
 
 # --- the directory of reference rows ---------------------------------------------------------------
 

@@ -13,7 +13,9 @@ from typing import Any
 from claimwise.accounts.choices import PartnerKind
 from claimwise.claims.choices import Channel, DocumentsJustification, LossType, ReasonCode
 from claimwise.claims.lifecycle import ClaimStatus
-from claimwise.claims.seed_data import (
+from claimwise.claims.services import LATE_REPORT_AFTER, triage
+from claimwise.core.crypto import keyed_hash, mask
+from claimwise.demo.data import (
     AIRPORTS,
     APPROVE_NOTE,
     BRANCHES,
@@ -36,7 +38,7 @@ from claimwise.claims.seed_data import (
     BranchSpec,
     City,
 )
-from claimwise.claims.seed_identity import (
+from claimwise.demo.identity import (
     bank_account,
     below,
     birth_date,
@@ -50,8 +52,8 @@ from claimwise.claims.seed_identity import (
     street_address,
     vehicle,
 )
-from claimwise.claims.seed_products import AMOUNTS, LINE_WEIGHTS, LUMP_SUM, REPORT_DELAY_HOURS
-from claimwise.claims.seed_refs import (
+from claimwise.demo.products import AMOUNTS, LINE_WEIGHTS, LUMP_SUM, REPORT_DELAY_HOURS
+from claimwise.demo.refs import (
     ClaimDraft,
     Directory,
     PartnerRef,
@@ -59,7 +61,7 @@ from claimwise.claims.seed_refs import (
     PolicyDraft,
     ProductRef,
 )
-from claimwise.claims.seed_story import (
+from claimwise.demo.story import (
     FINAL_WEIGHTS,
     Clock,
     DecisionDraft,
@@ -79,8 +81,6 @@ from claimwise.claims.seed_story import (
     shift_to,
     state_age,
 )
-from claimwise.claims.services import LATE_REPORT_AFTER, triage
-from claimwise.core.crypto import keyed_hash, mask
 from claimwise.policies.choices import PolicyStatus
 
 S = ClaimStatus
@@ -437,6 +437,7 @@ class Builder:
                 f["reserve"] = Decimal(0)
                 if action == "withdraw":
                     actor, note = party.user_id or handler, WITHDRAW_NOTE
+                    f["resume_status"] = ""
             elif action == "reopen":
                 f["closed_at"] = None
                 f["assessed_amount"] = None

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Seeding {opts['claims']} demo claims (first run only)…")
             call_command("seed", claims=opts["claims"])
         else:
-            from claimwise.claims.seed import print_demo_logins
+            from claimwise.demo.seed import print_demo_logins
 
             print_demo_logins(self.stdout)
         self.stdout.write(
