@@ -63,3 +63,25 @@ def test_empty_upload_is_refused_with_its_own_message(api_client, world):
     assert response.status_code == 415, response.content
     body = response.json()
     assert body["code"] == "unsupported_file" and "empty" in body["message"]
+
+
+def test_claim_list_query_count_does_not_grow_with_rows(api_client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    handler = api_client.as_user(world["handler"])
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = handler.get("/api/v1/claims?page_size=50")
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    for _ in range(2):
+        _submit(api_client, world)
+    queries_for_list()  # the token's first use is recorded once
+    few = queries_for_list()
+    for _ in range(6):
+        _submit(api_client, world)
+    assert queries_for_list() == few
+    assert few <= 3  # token, page, count: nothing per row
