@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -13,7 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from claimwise.accounts.api import router as accounts_router
 from claimwise.accounts.auth import api_auth
 from claimwise.claims.api import router as claims_router
-from claimwise.core.errors import DomainError
+from claimwise.core.errors import DomainError, NotFound
 from claimwise.policies.api import router as policies_router
 
 api = NinjaAPI(
@@ -106,4 +106,12 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
-    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.message))
+    message = str(exc.message)
+    if message.startswith("Cannot parse request body"):  # django-ninja's words for a body that is not JSON
+        message = _("The request body is not valid JSON; send a JSON object.")
+    return _error(request, exc.status_code, codes.get(exc.status_code, "error"), message)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", str(NotFound().message))

@@ -85,3 +85,16 @@ def test_claim_list_query_count_does_not_grow_with_rows(api_client, world):
         _submit(api_client, world)
     assert queries_for_list() == few
     assert few <= 3  # token, page, count: nothing per row
+
+
+def test_a_body_that_is_not_json_gets_the_error_shape_in_the_users_language(api_client, world):
+    from django.test import Client
+
+    token = api_client.as_user(world["customer"]).defaults["HTTP_AUTHORIZATION"]
+    for language, expected in (("en", "not valid JSON"), ("zh-hans", "JSON")):
+        client = Client(HTTP_AUTHORIZATION=token, HTTP_ACCEPT_LANGUAGE=language)
+        response = client.post("/api/v1/claims", "{not json", content_type="application/json")
+        assert response.status_code == 400
+        body = response.json()
+        assert body["code"] == "bad_request" and expected in body["message"]
+        assert "Cannot parse" not in body["message"]
