@@ -41,6 +41,7 @@ from claimwise.accounts.services import (
 from claimwise.core.admin import (
     BackOfficeModelAdmin,
     BackOfficePermissions,
+    ReadOnlyPermissions,
     can_edit_back_office,
 )
 from claimwise.core.choices import LineOfBusiness
@@ -283,7 +284,7 @@ class UserAdmin(DjangoUserAdmin, BackOfficeModelAdmin):  # type: ignore[misc]  #
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(BackOfficeModelAdmin):
+class ApiTokenAdmin(ReadOnlyPermissions, BackOfficeModelAdmin):
     """Tokens are created on the command line (the raw token is printed once); here they are listed
     and revoked."""
 
@@ -296,15 +297,6 @@ class ApiTokenAdmin(BackOfficeModelAdmin):
     ordering = ("-created_at",)
     actions = ("revoke",)
     list_before_template = "admin/accounts/apitoken/cli_hint.html"
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def has_revoke_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can_edit_back_office(request.user)

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from claimwise.accounts.choices import STAFF_ROLES, PartnerKind, Role
+from claimwise.accounts.choices import PartnerKind, Role
 from claimwise.core.models import TimeStampedModel
 
 
@@ -77,10 +77,6 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-
-    @property
-    def is_staff_role(self) -> bool:
-        return self.role in STAFF_ROLES
 
 
 class ApiToken(TimeStampedModel):

@@ -90,13 +90,6 @@ def claim_get(claim_id: int, *, user: User, for_update: bool = False) -> Claim:
     return claim
 
 
-def claim_get_by_number(number: str, *, user: User) -> Claim:
-    claim = claim_queryset(user).filter(number=number).values_list("pk", flat=True).first()
-    if claim is None:
-        raise NotFound()
-    return claim_get(claim, user=user)
-
-
 @dataclass(frozen=True)
 class ClaimFilters:
     status: list[str] | None = None
