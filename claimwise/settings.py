@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "claimwise.accounts",
     "claimwise.policies",
     "claimwise.claims",
+    "claimwise.process",
     "claimwise.demo",
 ]
 

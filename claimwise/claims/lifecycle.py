@@ -291,8 +291,19 @@ def allowed_actions(claim: Claim, role: str) -> list[Action]:
     return [a for a, t in TRANSITIONS.items() if claim.status in t.sources and role in t.roles]
 
 
+# Guards that later apps add to an action (the process app's approval authority), run after the
+# table's own. `params["actor"]` is the user taking the action (None: the system).
+EXTRA_GUARDS: dict[Action, list[Guard]] = {}
+
+
+def register_guard(actions: list[Action], guard: Guard) -> None:
+    for action in actions:
+        if guard not in EXTRA_GUARDS.setdefault(action, []):
+            EXTRA_GUARDS[action].append(guard)
+
+
 def first_failed_guard(transition: Transition, claim: Claim, params: Params) -> str | None:
-    for guard in transition.guards:
+    for guard in (*transition.guards, *EXTRA_GUARDS.get(transition.action, ())):
         problem = guard(claim, params)
         if problem:
             return problem

@@ -76,11 +76,13 @@ def claim_queryset(user: User) -> QuerySet[Claim]:
     return Claim.objects.filter(claim_scope(user))
 
 
-def claim_get(claim_id: int, *, user: User, for_update: bool = False) -> Claim:
-    """One claim, or NotFound — also when it exists but is out of scope, so ids reveal nothing."""
+def claim_get(claim_id: int, *, user: User | None, for_update: bool = False) -> Claim:
+    """One claim, or NotFound — also when it exists but is out of scope, so ids reveal nothing.
+    `user=None` is the system itself (deadline jobs, straight-through review): no scope."""
     # Only what claim_out shows: PostgreSQL's planning time grows steeply with each joined table
     # (8 tables: ~6 ms a call, 6 tables: ~1 ms); coverage and branch load on access where needed.
-    qs = claim_queryset(user).select_related("policy", "policy__product", "claimant", "team", "handler")
+    base = Claim.objects.all() if user is None else claim_queryset(user)
+    qs = base.select_related("policy", "policy__product", "claimant", "team", "handler")
     if for_update:
         # Lock the claim row only (not the joined policy and party rows).
         qs = qs.select_for_update(of=("self",))

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any
@@ -73,6 +73,36 @@ AUDITED_CLAIM_FIELDS = [
     "documents_requests",
     "version",
 ]
+
+
+@dataclass(frozen=True)
+class ClaimChange:
+    """What just happened to a claim, for the apps that react to it inside the same transaction."""
+
+    claim: Claim
+    kind: str  # "submitted", a lifecycle action, "document_added", "assigned"
+    actor: User | None  # None: the system
+    at: dt.datetime
+    from_status: str
+    to_status: str
+    data: Mapping[str, Any]
+
+
+ClaimListener = Callable[[ClaimChange], None]
+# Later apps (the process: clocks, materials, straight-through review) register here at start-up.
+# Explicit calls from each service, not model signals: a bulk update can never skip them.
+CLAIM_LISTENERS: list[ClaimListener] = []
+
+
+def on_claim_change(listener: ClaimListener) -> ClaimListener:
+    if listener not in CLAIM_LISTENERS:
+        CLAIM_LISTENERS.append(listener)
+    return listener
+
+
+def _changed(change: ClaimChange) -> None:
+    for listener in CLAIM_LISTENERS:
+        listener(change)
 
 
 def claim_number(line: str, reported_at: dt.datetime, pk: int) -> str:
@@ -302,6 +332,7 @@ def _claim_create(
         data={"channel": channel, "late_report": claim.late_report},
     )
     audit_record(actor=actor, action="claim.submit", obj=claim, after=snapshot(claim))
+    _changed(ClaimChange(claim, "submitted", actor, now, "", ClaimStatus.REPORTED, {"channel": channel}))
     return claim
 
 
@@ -313,6 +344,8 @@ SHARE_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
 
 
 def check_role(actor: User | None, roles: frozenset[Role]) -> None:
+    """None is the system (deadline jobs, straight-through review), which the rules allow everything
+    its callers ask for; people need one of the roles."""
     if actor is not None and actor.role not in roles:
         raise PermissionDenied()
 
@@ -320,7 +353,7 @@ def check_role(actor: User | None, roles: frozenset[Role]) -> None:
 def _transition(
     *,
     claim_id: int,
-    actor: User,
+    actor: User | None,
     action: Action,
     params: dict[str, Any] | None = None,
     effect: Callable[[Claim, dt.datetime], dict[str, Any] | None] | None = None,
@@ -338,7 +371,7 @@ def _transition(
             % {"action": action.label, "status": ClaimStatus(claim.status).label},
             detail={"action": action.value, "status": claim.status},
         )
-    problem = first_failed_guard(transition, claim, params)
+    problem = first_failed_guard(transition, claim, {**params, "actor": actor})
     if problem:
         raise GuardFailed(problem, detail={"action": action.value})
     before = snapshot(claim, AUDITED_CLAIM_FIELDS)
@@ -372,16 +405,17 @@ def _transition(
         before=before,
         after={**snapshot(claim, AUDITED_CLAIM_FIELDS), **({"data": data} if data else {})},
     )
+    _changed(ClaimChange(claim, action.value, actor, now, from_status, target, data))
     return claim
 
 
 @transaction.atomic
-def claim_register(*, actor: User, claim_id: int, note: str = "") -> Claim:
+def claim_register(*, actor: User | None, claim_id: int, note: str = "") -> Claim:
     """立案. A handler who registers an unassigned claim takes it."""
 
     def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
         claim.registered_at = claim.registered_at or now
-        if claim.handler_id is None and actor.role == Role.HANDLER:
+        if claim.handler_id is None and actor is not None and actor.role == Role.HANDLER:
             claim.handler = actor
             claim.team_id = actor.team_id
         return {"handler": claim.handler_id}
@@ -395,13 +429,13 @@ def claim_investigate(*, actor: User, claim_id: int, note: str = "") -> Claim:
 
 
 @transaction.atomic
-def claim_assess(*, actor: User, claim_id: int, note: str = "") -> Claim:
+def claim_assess(*, actor: User | None, claim_id: int, note: str = "") -> Claim:
     return _transition(claim_id=claim_id, actor=actor, action=Action.ASSESS, note=note)
 
 
 @transaction.atomic
 def claim_request_documents(
-    *, actor: User, claim_id: int, items: list[str], note: str = "", justification: str | None = None
+    *, actor: User | None, claim_id: int, items: list[str], note: str = "", justification: str | None = None
 ) -> Claim:
     """Insurance Law art. 22: one consolidated notice of everything missing."""
 
@@ -430,7 +464,7 @@ def claim_resume(*, actor: User, claim_id: int, note: str = "") -> Claim:
 
 @transaction.atomic
 def claim_submit_for_approval(
-    *, actor: User, claim_id: int, assessed_amount: Decimal | str | None = None, note: str = ""
+    *, actor: User | None, claim_id: int, assessed_amount: Decimal | str | None = None, note: str = ""
 ) -> Claim:
     """定损/理算 done: record the assessed amount and hand over to 核赔."""
     amount = to_money(assessed_amount) if assessed_amount is not None else None
@@ -452,7 +486,7 @@ def claim_submit_for_approval(
 
 
 def _decide(
-    *, actor: User, claim_id: int, action: Action, outcome: str, amount: Decimal, reason_codes: list[str], note: str
+    *, actor: User | None, claim_id: int, action: Action, outcome: str, amount: Decimal, reason_codes: list[str], note: str
 ) -> Claim:
     def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
         decision = Decision.objects.create(
@@ -481,7 +515,7 @@ def _decide(
 
 
 @transaction.atomic
-def claim_approve(*, actor: User, claim_id: int, amount: Decimal | str | None = None, note: str = "") -> Claim:
+def claim_approve(*, actor: User | None, claim_id: int, amount: Decimal | str | None = None, note: str = "") -> Claim:
     """核赔: approve the assessed amount (or the given one) within limit minus deductible and the
     policy period."""
     if amount is None:
@@ -543,7 +577,7 @@ def claim_send_denial_notice(*, actor: User, claim_id: int, note: str = "") -> C
 
 @transaction.atomic
 def claim_request_payment(
-    *, actor: User, claim_id: int, payee_name: str, bank_account: str, bank_name: str = "", note: str = ""
+    *, actor: User | None, claim_id: int, payee_name: str, bank_account: str, bank_name: str = "", note: str = ""
 ) -> Claim:
     """No payment before approval; pays what was approved and not yet paid."""
     account = "".join(bank_account.split())
@@ -577,7 +611,7 @@ def claim_request_payment(
 
 
 @transaction.atomic
-def claim_confirm_payment(*, actor: User, claim_id: int, reference: str = "", note: str = "") -> Claim:
+def claim_confirm_payment(*, actor: User | None, claim_id: int, reference: str = "", note: str = "") -> Claim:
     def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
         payment = claim.pending_payment()
         assert payment is not None
@@ -593,7 +627,7 @@ def claim_confirm_payment(*, actor: User, claim_id: int, reference: str = "", no
 
 
 @transaction.atomic
-def claim_close(*, actor: User, claim_id: int, note: str = "") -> Claim:
+def claim_close(*, actor: User | None, claim_id: int, note: str = "") -> Claim:
     def effect(claim: Claim, now: dt.datetime) -> None:
         claim.closed_at = now
         claim.reserve = Decimal(0)
@@ -666,6 +700,9 @@ def document_upload(
             data={"document": doc.pk, "doc_type": doc_type, "sha256": checked.sha256},
         )
         audit_record(actor=actor, action="document.upload", obj=doc, after=snapshot(doc))
+        _changed(
+            ClaimChange(claim, "document_added", actor, now, claim.status, claim.status, {"doc_type": doc_type})
+        )
     except Exception:
         doc.file.delete(save=False)  # no orphan file when the row does not commit
         raise
@@ -701,6 +738,7 @@ def claim_assign(*, actor: User, claim_id: int, handler: User | None, team: Team
         visible_to_customer=False,
     )
     audit_record(actor=actor, action="claim.assign", obj=claim, before=before, after=snapshot(claim, AUDITED_CLAIM_FIELDS))
+    _changed(ClaimChange(claim, "assigned", actor, now, claim.status, claim.status, {"handler": claim.handler_id}))
     return claim
 
 
