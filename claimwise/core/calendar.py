@@ -65,8 +65,8 @@ class _Table:
                 extra_workdays = set()
             day = dt.date(year, 1, 1)
             while day.year == year:
-                flags[day.toordinal() - self.base] = (
-                    day in extra_workdays or (day.weekday() < 5 and day not in off_days)
+                flags[day.toordinal() - self.base] = day in extra_workdays or (
+                    day.weekday() < 5 and day not in off_days
                 )
                 day += DAY
         for day, is_work in overrides.items():
@@ -98,7 +98,11 @@ class _Calendar:
 
     def table(self, first_year: int, last_year: int) -> _Table:
         table = self._table
-        if table is not None and table.covers(first_year, last_year) and time.monotonic() - self._loaded_at < RELOAD_SECONDS:
+        if (
+            table is not None
+            and table.covers(first_year, last_year)
+            and time.monotonic() - self._loaded_at < RELOAD_SECONDS
+        ):
             return table
         with self._lock:
             if self._overrides is None or time.monotonic() - self._loaded_at >= RELOAD_SECONDS:

@@ -295,9 +295,7 @@ class _Planner:
             done = self.f.callback_done_at if self.f.callback_done_at and self.f.callback_done_at >= paid else None
             if done is not None and later is not None and done >= later:
                 done = None
-            self.add(
-                K.CALLBACK, paid, spec.callback_working_days, LimitUnit.WORKING_DAYS, done=done, ended=later
-            )
+            self.add(K.CALLBACK, paid, spec.callback_working_days, LimitUnit.WORKING_DAYS, done=done, ended=later)
 
     def steps(self, spec: DefinitionSpec) -> None:
         """One clock per visit to a step; awaiting documents stays in the step it interrupts."""

@@ -110,7 +110,8 @@ def definition_for(line: str, loss_type: str) -> ProcessDefinition | None:
     )
     matching = [d for d in candidates if not d.loss_types or loss_type in d.loss_types]
     specific = [d for d in matching if d.loss_types]
-    return (specific or matching or [None])[0]
+    chosen = specific or matching
+    return chosen[0] if chosen else None
 
 
 def step_for_status(spec: DefinitionSpec | None, status: str, current: str) -> str:

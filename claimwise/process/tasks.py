@@ -217,10 +217,10 @@ def _insert_clocks(rows: list[tuple[int, PlannedClock]]) -> None:
     if connection.vendor == "postgresql":
         # COPY: a first run inserts millions of rows; INSERT statements would dominate the pass.
         columns = ", ".join(("claim_id", *CLOCK_FIELDS))
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY process_claimclock ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for claim_id, c in rows:
-                    copy.write_row((claim_id, *c))
+        sql = f"COPY process_claimclock ({columns}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+            for claim_id, c in rows:
+                copy.write_row((claim_id, *c))
         return
     ClaimClock.objects.bulk_create([ClaimClock(claim_id=cid, **c._asdict()) for cid, c in rows], batch_size=500)
 
@@ -231,7 +231,7 @@ def _update_rows(table: str, columns: tuple[str, ...], types: tuple[str, ...], r
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model = ClaimClock if table == "process_claimclock" else ClaimProcess
+        model: Any = ClaimClock if table == "process_claimclock" else ClaimProcess
         objs = []
         for row in rows:
             obj = model(pk=row[0])
@@ -248,7 +248,8 @@ def _update_rows(table: str, columns: tuple[str, ...], types: tuple[str, ...], r
             chunk = rows[start : start + 1000]
             values = ", ".join([placeholder] * len(chunk))
             params = [v for row in chunk for v in row]
-            cursor.execute(f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) AS v({names}) WHERE t.id = v.id", params)  # noqa: S608  # names are ours
+            sql = f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) AS v({names}) WHERE t.id = v.id"  # noqa: S608  # names are ours
+            cursor.execute(sql, params)
 
 
 # --- 1. forced registration ----------------------------------------------------------------------
@@ -294,7 +295,10 @@ def force_registrations(now: dt.datetime) -> int:
         Claim.objects.filter(status=ClaimStatus.REPORTED, reported_at__lte=now - dt.timedelta(hours=shortest))
         .order_by("pk")
         .values_list(
-            "pk", "reported_at", "process__definition__forced_registration_hours", "process__definition__default_reserve"
+            "pk",
+            "reported_at",
+            "process__definition__forced_registration_hours",
+            "process__definition__default_reserve",
         )
     )
     done = 0
@@ -354,7 +358,12 @@ def send_warnings(now: dt.datetime) -> int:
                 from_status=claim.status,
                 to_status=claim.status,
                 note=message,
-                data={"clock": clock.pk, "kind": clock.kind, "step": clock.step_key, "due_at": clock.due_at.isoformat()},
+                data={
+                    "clock": clock.pk,
+                    "kind": clock.kind,
+                    "step": clock.step_key,
+                    "due_at": clock.due_at.isoformat(),
+                },
                 visible_to_customer=False,
             )
             _alert(clock, AlertKind.WARNING, message, now)
@@ -393,7 +402,12 @@ def send_breaches(now: dt.datetime) -> int:
                 from_status=claim.status,
                 to_status=claim.status,
                 note=message,
-                data={"clock": clock.pk, "kind": clock.kind, "step": clock.step_key, "due_at": clock.due_at.isoformat()},
+                data={
+                    "clock": clock.pk,
+                    "kind": clock.kind,
+                    "step": clock.step_key,
+                    "due_at": clock.due_at.isoformat(),
+                },
                 # The claimant is owed the statutory deadlines; internal promises stay internal.
                 visible_to_customer=clock.kind in STATUTORY_CLOCKS,
             )

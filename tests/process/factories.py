@@ -13,9 +13,11 @@ from unittest import mock
 from django.utils import timezone
 
 from claimwise.accounts.choices import Role
+from claimwise.claims.models import Claim
 from claimwise.core.choices import LineOfBusiness
 from claimwise.process.choices import DefinitionStatus, LimitUnit
 from claimwise.process.models import ProcessDefinition, ProcessStep
+from tests import factories
 
 _seq = itertools.count(1)
 
@@ -84,3 +86,21 @@ def frozen(moment: dt.datetime) -> Iterator[dt.datetime]:
 
 def shanghai(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # type: ignore[misc]
+
+
+H, D = dt.timedelta(hours=1), dt.timedelta(days=1)
+T0 = shanghai(2026, 10, 12, 10, 0)  # Monday after National Day 2026
+
+
+def submit(world: dict[str, Any], at: dt.datetime = T0, *, policy: Any = None, **kwargs: Any) -> Claim:
+    """Report a claim at `at` through `claim_submit` (the world's handler reports it)."""
+    with frozen(at):
+        return factories.claim(
+            actor=world["handler"], policy=policy or world["policy"], incident_at=at - 2 * H, **kwargs
+        )
+
+
+def act(at: dt.datetime, service: Any, **kwargs: Any) -> Any:
+    """Call a claims service as if at `at`."""
+    with frozen(at):
+        return service(**kwargs)

@@ -22,11 +22,9 @@ from claimwise.process.clocks import callback_record, claim_clock_views, clocks_
 from claimwise.process.models import ClaimClock, ClaimProcess, StaffAlert
 from claimwise.process.tasks import clocks_recompute_all, clocks_tick
 from tests import factories
-from tests.process.factories import definition, fast_track_definition, frozen, shanghai
+from tests.process.factories import T0, D, H, act, definition, fast_track_definition, frozen, shanghai, submit
 
 K, S = ClockKind, ClockState
-H, D = dt.timedelta(hours=1), dt.timedelta(days=1)
-T0 = shanghai(2026, 10, 12, 10, 0)  # Monday after National Day 2026
 
 
 @pytest.fixture(autouse=True)
@@ -34,18 +32,6 @@ def _fresh_calendar() -> Any:
     calendar.calendar_refresh()
     yield
     calendar.calendar_refresh()
-
-
-def submit(world: dict[str, Any], at: dt.datetime = T0, *, policy: Any = None, **kwargs: Any) -> Claim:
-    with frozen(at):
-        return factories.claim(
-            actor=world["handler"], policy=policy or world["policy"], incident_at=at - 2 * H, **kwargs
-        )
-
-
-def act(at: dt.datetime, service: Any, **kwargs: Any) -> Claim:
-    with frozen(at):
-        return service(**kwargs)
 
 
 def clock(claim: Claim, kind: str, step: str = "") -> ClaimClock:
@@ -78,7 +64,11 @@ def test_a_new_claim_gets_the_statutory_clocks_even_without_a_definition(world: 
     assert clock(claim, K.FORCED_REGISTRATION).due_at == T0 + 72 * H
     limitation = clock(claim, K.LIMITATION)
     assert limitation.state == S.MET and limitation.due_at == shanghai(2028, 10, 13)  # art. 26: two years
-    assert (process.next_due_at, process.next_due_kind, process.urgency) == (T0 + 72 * H, K.FORCED_REGISTRATION, "on_time")
+    assert (process.next_due_at, process.next_due_kind, process.urgency) == (
+        T0 + 72 * H,
+        K.FORCED_REGISTRATION,
+        "on_time",
+    )
 
 
 def test_decision_clock_breaches_once_with_warning_and_escalation(world: dict[str, Any]) -> None:
@@ -157,8 +147,14 @@ def test_payment_within_10_days_of_agreement(world: dict[str, Any]) -> None:
     assert clock(claim, K.ADVANCE_PAYMENT_60D).state == S.MET
     payment = clock(claim, K.PAYMENT_10D)
     assert payment.started_at == approved and payment.due_at == add_calendar_days(approved, 10)[0]
-    act(approved + H, cs.claim_request_payment, actor=world["handler"], claim_id=claim.pk, payee_name="张伟",
-        bank_account="6222020200112233445")
+    act(
+        approved + H,
+        cs.claim_request_payment,
+        actor=world["handler"],
+        claim_id=claim.pk,
+        payee_name="张伟",
+        bank_account="6222020200112233445",
+    )
     clocks_tick(payment.due_at + H)
     assert clock(claim, K.PAYMENT_10D).state == S.BREACHED
     assert ClaimEvent.objects.get(claim=claim, kind="deadline_breached").visible_to_customer is True  # statutory
@@ -254,8 +250,14 @@ def test_fast_track_clock_runs_from_complete_materials(world: dict[str, Any]) ->
     assert restarted.started_at == complete and restarted.due_at == add_calendar_days(complete, 3)[0]
     to_decision(world, claim, complete + H)
     act(complete + 4 * H, cs.claim_approve, actor=world["reviewer"], claim_id=claim.pk, amount="2500")
-    act(complete + 5 * H, cs.claim_request_payment, actor=world["handler"], claim_id=claim.pk, payee_name="张伟",
-        bank_account="6222020200112233445")
+    act(
+        complete + 5 * H,
+        cs.claim_request_payment,
+        actor=world["handler"],
+        claim_id=claim.pk,
+        payee_name="张伟",
+        bank_account="6222020200112233445",
+    )
     act(complete + 6 * H, cs.claim_confirm_payment, actor=world["supervisor"], claim_id=claim.pk)
     assert ClaimClock.objects.get(pk=restarted.pk).state == S.MET
 
@@ -293,8 +295,14 @@ def test_medical_materials_list_within_one_working_day(world: dict[str, Any]) ->
 def _paid(world: dict[str, Any], claim: Claim, at: dt.datetime) -> dt.datetime:
     to_decision(world, claim, at)
     act(at + 3 * H, cs.claim_approve, actor=world["reviewer"], claim_id=claim.pk)
-    act(at + 4 * H, cs.claim_request_payment, actor=world["handler"], claim_id=claim.pk, payee_name="张伟",
-        bank_account="6222020200112233445")
+    act(
+        at + 4 * H,
+        cs.claim_request_payment,
+        actor=world["handler"],
+        claim_id=claim.pk,
+        payee_name="张伟",
+        bank_account="6222020200112233445",
+    )
     act(at + 5 * H, cs.claim_confirm_payment, actor=world["supervisor"], claim_id=claim.pk)
     return at + 5 * H
 
