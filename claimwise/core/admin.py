@@ -29,8 +29,9 @@ from unfold.contrib.filters.admin import DropdownFilter, RangeDateTimeFilter
 from unfold.decorators import action, display
 
 from claimwise.core.audit import PROBLEM_LABELS, audit_verify
+from claimwise.core.calendar import calendar_day_delete, calendar_day_save
 from claimwise.core.crypto import mask
-from claimwise.core.models import AuditEntry
+from claimwise.core.models import AuditEntry, CalendarDay
 
 #: `accounts.choices.Role` values (core sits below accounts and cannot import it).
 ADMIN_ROLE = "admin"
@@ -252,3 +253,29 @@ class AuditEntryAdmin(ReadOnlyModelAdmin):
                 % {"seq": result.first_bad_seq, "problem": PROBLEM_LABELS.get(result.problem, result.problem), "n": result.checked},
             )
         return HttpResponseRedirect(reverse("admin:core_auditentry_changelist"))
+
+
+# --- the working-day calendar -----------------------------------------------------------------------
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(BackOfficeModelAdmin):
+    """Days from the State Council's holiday notice (holidays and 调休 make-up workdays) for years the
+    calendar package does not know yet; each row overrides the package for its day. Audited."""
+
+    list_display = ("date", "is_workday", "name")
+    list_filter = ("is_workday",)
+    search_fields = ("name",)
+    date_hierarchy = "date"
+    ordering = ("-date",)
+
+    def save_model(self, request: HttpRequest, obj: CalendarDay, form: Any, change: bool) -> None:
+        calendar_day_save(actor=request.user, instance=obj)
+
+    def delete_model(self, request: HttpRequest, obj: CalendarDay) -> None:
+        calendar_day_delete(actor=request.user, instance=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """The bulk "delete selected" action: one audited delete per row."""
+        for obj in queryset:
+            calendar_day_delete(actor=request.user, instance=obj)

@@ -159,3 +159,18 @@ def test_working_days_between_is_signed() -> None:
     assert working_days_between(a, b) == 2  # 28 and 29 Sep
     assert working_days_between(b, a) == -2
     assert working_days_between(dt.date(2026, 9, 24), dt.date(2026, 9, 24)) == 0
+
+
+def test_admin_calendar_entries_go_through_the_audited_service(client: Any) -> None:
+    from tests import factories
+
+    admin_user = factories.user("admin")  # staff access follows the role
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/core/calendarday/add/", {"date": "2027-02-20", "is_workday": "on", "name": "春节调休"}
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert is_workday(dt.date(2027, 2, 20))  # a Saturday, now a make-up workday
+    entry = AuditEntry.objects.get(action="calendarday.create")
+    assert entry.actor_id == admin_user.pk
+    assert client.get("/admin/core/calendarday/").status_code == 200
