@@ -51,9 +51,10 @@ class DefinitionSpec:
     default_reserve: Decimal | None
     steps: tuple[StepSpec, ...]
     status_step: dict[str, StepSpec]
+    step_by_key: dict[str, StepSpec]
 
     def step(self, key: str) -> StepSpec | None:
-        return next((s for s in self.steps if s.key == key), None)
+        return self.step_by_key.get(key)
 
 
 # Keyed by (id, updated_at): published definitions never change, and a changed row gets a new key.
@@ -93,6 +94,7 @@ def definition_spec(definition: ProcessDefinition | None) -> DefinitionSpec | No
             default_reserve=definition.default_reserve,
             steps=steps,
             status_step=status_step,
+            step_by_key={s.key: s for s in steps},
         )
         if len(_SPECS) > 1000:
             _SPECS.clear()
