@@ -185,8 +185,11 @@ class _Planner:
         stop = done or ended
         paused_seconds, paused_at = self.paused(start, stop) if pausable and self.pauses else (0, None)
         effective = start + dt.timedelta(seconds=paused_seconds) if paused_seconds else start
-        due, provisional = _deadline(effective, value, unit)
-        warn_at = effective + (due - effective) * warn_percent / 100 if warn_percent else None
+        if unit == LimitUnit.HOURS:
+            due, provisional = effective + dt.timedelta(hours=value), False
+        else:
+            due, provisional = _deadline(effective, value, unit)
+        warn_at = effective + (due - effective) * (warn_percent / 100) if warn_percent else None
         if done is not None:
             state = S.MET if done <= due else S.MET_LATE
         elif ended is not None:

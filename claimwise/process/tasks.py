@@ -116,11 +116,16 @@ def _open_claim_rows(after: int, limit: int) -> list[tuple[Any, ...]]:
     return list(open_claims().filter(pk__gt=after).order_by("pk").values_list(*CLAIM_FIELDS)[:limit])
 
 
+def _id_array(ids: list[int]) -> str:
+    """An id list as one array literal: psycopg's list dumper is pure Python, a join is not."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
 def _process_rows(ids: list[int]) -> list[tuple[Any, ...]]:
     if connection.vendor == "postgresql":
         return _fast_rows(
-            f"SELECT {', '.join(PROCESS_FIELDS)} FROM process_claimprocess WHERE claim_id = ANY(%s)",  # noqa: S608
-            [ids],
+            f"SELECT {', '.join(PROCESS_FIELDS)} FROM process_claimprocess WHERE claim_id = ANY(%s::bigint[])",  # noqa: S608
+            [_id_array(ids)],
         )
     return list(ClaimProcess.objects.filter(claim_id__in=ids).values_list(*PROCESS_FIELDS))
 
@@ -129,8 +134,8 @@ def _event_rows(ids: list[int]) -> list[tuple[Any, ...]]:
     if connection.vendor == "postgresql":
         return _fast_rows(
             "SELECT claim_id, at, kind, to_status FROM claims_claimevent"
-            " WHERE claim_id = ANY(%s) AND kind = ANY(%s) ORDER BY claim_id, at, id",
-            [ids, _LIFECYCLE_LIST],
+            " WHERE claim_id = ANY(%s::bigint[]) AND kind = ANY(%s) ORDER BY claim_id, at, id",
+            [_id_array(ids), _LIFECYCLE_LIST],
         )
     return list(
         ClaimEvent.objects.filter(claim_id__in=ids, kind__in=LIFECYCLE_KINDS)
@@ -143,8 +148,8 @@ def _clock_rows(ids: list[int]) -> list[tuple[Any, ...]]:
     if connection.vendor == "postgresql":
         return _fast_rows(
             f"SELECT claim_id, id, {', '.join(CLOCK_FIELDS)} FROM process_claimclock"  # noqa: S608
-            f" WHERE claim_id = ANY(%s) ORDER BY claim_id, {CLOCK_ORDER_SQL}",
-            [ids],
+            f" WHERE claim_id = ANY(%s::bigint[]) ORDER BY claim_id, {CLOCK_ORDER_SQL}",
+            [_id_array(ids)],
         )
     return list(
         ClaimClock.objects.filter(claim_id__in=ids)

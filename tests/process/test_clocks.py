@@ -417,3 +417,31 @@ def test_clock_views_label_remaining_time(world: dict[str, Any]) -> None:
     assert views[K.LIMITATION].remaining is None
     overdue = {v.clock.kind + v.clock.step_key: v for v in claim_clock_views(claim, T0 + 30 * H)}["stepreport"]
     assert overdue.remaining is not None and overdue.remaining < dt.timedelta(0)
+
+
+def test_batch_and_single_claim_paths_plan_the_same_rows(world: dict[str, Any]) -> None:
+    definition()
+    claim = submit(world)
+    to_assessment(world, claim, T0 + D)
+    act(T0 + 2 * D, cs.claim_request_documents, actor=world["handler"], claim_id=claim.pk, items=["invoice"])
+    fields = ("kind", "step_key", "started_at", "due_at", "warn_at", "paused_at", "paused_seconds", "state")
+    synced = sorted(ClaimClock.objects.filter(claim=claim).values_list(*fields))
+    ClaimClock.objects.filter(claim=claim).delete()
+    result = clocks_recompute_all(T0 + 2 * D)
+    assert result.written == len(synced)
+    assert sorted(ClaimClock.objects.filter(claim=claim).values_list(*fields)) == synced
+
+
+def test_further_per_batch_evaluations_see_every_open_claim(world: dict[str, Any]) -> None:
+    from claimwise.process.tasks import PER_BATCH_EVALUATIONS, ClaimBatch
+
+    claims = [submit(world, T0 + n * H) for n in range(3)]
+    act(T0 + 5 * H, cs.claim_withdraw, actor=world["handler"], claim_id=claims[1].pk)
+    seen: list[int] = []
+
+    def count_claims(batch: ClaimBatch) -> int:
+        seen.extend(f.claim_id for f in batch.facts)
+        return 0
+
+    result = clocks_recompute_all(T0 + D, batch_size=1, evaluations=[*PER_BATCH_EVALUATIONS, count_claims])
+    assert seen == [claims[0].pk, claims[2].pk] and result.per_evaluation["count_claims"] == 0
