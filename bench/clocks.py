@@ -195,27 +195,33 @@ def _backend_cpu(connection: object) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed_pass(label: str, now: object, batch_size: int) -> None:
+def timed_pass(label: str, now: object, batch_size: int, workers: int) -> None:
     from django.db import connection
 
-    from claimwise.process.tasks import clocks_recompute_all
+    from claimwise.process.recompute import clocks_recompute_all
 
     load_before = os.getloadavg()
     backend_before = _backend_cpu(connection)
     cpu_before = os.times()
     started = time.monotonic()
-    result = clocks_recompute_all(now, batch_size=batch_size)  # type: ignore[arg-type]
+    result = clocks_recompute_all(now, batch_size=batch_size, workers=workers)  # type: ignore[arg-type]
     seconds = time.monotonic() - started
     cpu_after = os.times()
     backend = _backend_cpu(connection) - backend_before
     load_after = os.getloadavg()
     cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-    print(f"--- {label} pass")
+    children = (cpu_after.children_user - cpu_before.children_user) + (
+        cpu_after.children_system - cpu_before.children_system
+    )
+    print(f"--- {label} pass, {workers} worker process(es)")
     print(f"claims          {result.claims}  ({result.batches} batches of {batch_size})")
     print(f"rows written    {result.written}  {result.per_evaluation}")
     print(f"seconds         {seconds:.1f}")
     print(f"claims/s        {result.claims / seconds:.0f}")
-    print(f"cpu seconds     {cpu:.1f} in this process, {backend:.1f} in the PostgreSQL backend")
+    if workers > 1:  # the workers' own database sessions are not measured
+        print(f"cpu seconds     {cpu:.1f} in this process, {children:.1f} in the worker processes")
+    else:
+        print(f"cpu seconds     {cpu:.1f} in this process, {backend:.1f} in the PostgreSQL backend")
     print("load average    before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
 
 
@@ -226,6 +232,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--rebuild", action="store_true", help="drop and regenerate the data")
     parser.add_argument("--skip-cold", action="store_true", help="keep the clocks; time the steady pass only")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the steady pass (id ranges)")
     args = parser.parse_args()
 
     os.environ.setdefault("CLAIMWISE_DATA_DIR", tempfile.mkdtemp(prefix="claimwise-bench-clocks-"))
@@ -259,10 +266,12 @@ def main() -> None:
             cur.execute("TRUNCATE process_claimclock CASCADE")
             cur.execute("UPDATE process_claimprocess SET next_due_at = NULL, next_due_kind = '', urgency = 'none'")
             cur.execute("VACUUM ANALYZE process_claimprocess")
-        timed_pass("cold (every clock inserted)", now, args.batch_size)
+        timed_pass("cold (every clock inserted)", now, args.batch_size, 1)
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE process_claimclock")
-    timed_pass("steady (nothing changed)", now, args.batch_size)
+    timed_pass("steady (nothing changed)", now, args.batch_size, 1)
+    if args.workers > 1:
+        timed_pass("steady (nothing changed)", now, args.batch_size, args.workers)
 
 
 if __name__ == "__main__":

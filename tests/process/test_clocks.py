@@ -20,7 +20,8 @@ from claimwise.core.models import AuditEntry, CalendarDay
 from claimwise.process.choices import AlertKind, ClockKind, ClockState, Urgency
 from claimwise.process.clocks import callback_record, claim_clock_views, clocks_sync
 from claimwise.process.models import ClaimClock, ClaimProcess, StaffAlert
-from claimwise.process.tasks import clocks_recompute_all, clocks_tick
+from claimwise.process.recompute import clocks_recompute_all
+from claimwise.process.tasks import clocks_tick
 from tests import factories
 from tests.process.factories import T0, D, H, act, definition, fast_track_definition, frozen, shanghai, submit
 
@@ -433,7 +434,7 @@ def test_batch_and_single_claim_paths_plan_the_same_rows(world: dict[str, Any]) 
 
 
 def test_further_per_batch_evaluations_see_every_open_claim(world: dict[str, Any]) -> None:
-    from claimwise.process.tasks import PER_BATCH_EVALUATIONS, ClaimBatch
+    from claimwise.process.recompute import PER_BATCH_EVALUATIONS, ClaimBatch
 
     claims = [submit(world, T0 + n * H) for n in range(3)]
     act(T0 + 5 * H, cs.claim_withdraw, actor=world["handler"], claim_id=claims[1].pk)
@@ -445,3 +446,16 @@ def test_further_per_batch_evaluations_see_every_open_claim(world: dict[str, Any
 
     result = clocks_recompute_all(T0 + D, batch_size=1, evaluations=[*PER_BATCH_EVALUATIONS, count_claims])
     assert seen == [claims[0].pk, claims[2].pk] and result.per_evaluation["count_claims"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_split_the_claims_by_id_range(world: dict[str, Any]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("worker processes are for PostgreSQL (a forked SQLite connection is not safe)")
+    definition()
+    claims = [submit(world, T0 + n * H) for n in range(5)]
+    ClaimClock.objects.filter(claim__in=claims[:2]).delete()
+    result = clocks_recompute_all(T0 + D, batch_size=2, workers=2)
+    assert result.claims == 5 and result.batches >= 3
+    assert all(ClaimClock.objects.filter(claim=c, kind=K.DECISION_30D).count() == 1 for c in claims)
+    assert clocks_recompute_all(T0 + D, workers=2).written == 0
