@@ -58,7 +58,12 @@ EVENTS = [
     ("investigate", "investigation", "60", {"investigation"}),
     ("assess", "assessment", "72", LATER),
     ("request_documents", "awaiting_documents", "96", {"awaiting_documents"}),
-    ("submit_for_approval", "pending_approval", "120", {"pending_approval", "approved", "payment_pending", "denied", "paid"}),
+    (
+        "submit_for_approval",
+        "pending_approval",
+        "120",
+        {"pending_approval", "approved", "payment_pending", "denied", "paid"},
+    ),
     ("approve", "approved", "144", {"approved", "payment_pending", "paid"}),
     ("deny", "denied", "144", {"denied"}),
     ("request_payment", "payment_pending", "150", {"payment_pending", "paid"}),

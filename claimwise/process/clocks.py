@@ -130,9 +130,11 @@ def deadlines_forget() -> None:
 
 
 class _Planner:
-    def __init__(self, facts: ClaimFacts, now: dt.datetime) -> None:
+    def __init__(self, facts: ClaimFacts, now: dt.datetime, *, count_final: bool = False) -> None:
         self.f, self.now = facts, now
         self.out: list[PlannedClock] = []
+        # Counting mode (bulk pass): stopped clocks on the official calendar are only counted.
+        self.count_final, self.final = count_final, 0
         self.pauses: list[tuple[dt.datetime, dt.datetime | None]] = []
         start: dt.datetime | None = None
         for t in facts.history:
@@ -189,6 +191,9 @@ class _Planner:
             due, provisional = effective + dt.timedelta(hours=value), False
         else:
             due, provisional = _deadline(effective, value, unit)
+        if self.count_final and stop is not None and not provisional:
+            self.final += 1
+            return
         warn_at = effective + (due - effective) * (warn_percent / 100) if warn_percent else None
         if done is not None:
             state = S.MET if done <= due else S.MET_LATE
@@ -213,21 +218,24 @@ class _Planner:
             self.cycle(start, end, first=n == 0)
         # Art. 26: informational, fulfilled by a report before the limitation date.
         limitation_due = calendar.end_of_day(f.limitation_date)
-        self.out.append(
-            PlannedClock(
-                K.LIMITATION,
-                "",
-                f.incident_at,
-                limitation_due,
-                None,
-                None,
-                0,
-                f.reported_at,
-                S.MET if f.reported_at <= limitation_due else S.MET_LATE,
-                "",
-                False,
+        if self.count_final:
+            self.final += 1
+        else:
+            self.out.append(
+                PlannedClock(
+                    K.LIMITATION,
+                    "",
+                    f.incident_at,
+                    limitation_due,
+                    None,
+                    None,
+                    0,
+                    f.reported_at,
+                    S.MET if f.reported_at <= limitation_due else S.MET_LATE,
+                    "",
+                    False,
+                )
             )
-        )
         if spec is not None:
             self.callbacks(spec)
             self.steps(spec)
@@ -352,6 +360,17 @@ def plan_clocks(facts: ClaimFacts, now: dt.datetime) -> list[PlannedClock]:
     plan = _Planner(facts, now).plan()
     plan.sort()  # tuples sort by their first fields: kind, step_key, started_at
     return plan
+
+
+def plan_open_clocks(facts: ClaimFacts, now: dt.datetime) -> tuple[list[PlannedClock], int]:
+    """For the bulk pass: the clocks still open (and stopped ones counted on a provisional calendar),
+    in plan order, and how many other (final) clocks the claim should have. A stopped clock on the
+    official calendar is a closed record: its inputs (past events) cannot change, so it is counted,
+    not recomputed; a calendar change or a new version of these rules runs a full pass."""
+    planner = _Planner(facts, now, count_final=True)
+    plan = planner.plan()
+    plan.sort()
+    return plan, planner.final
 
 
 def urgency_of(plan: Sequence[PlannedClock], now: dt.datetime) -> tuple[dt.datetime | None, str, str]:

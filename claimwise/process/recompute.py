@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, connections, transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min, Q
 
 from claimwise.claims.models import ClaimEvent
 from claimwise.process.choices import ClockState
@@ -33,6 +33,7 @@ from claimwise.process.clocks import (
     Transition,
     clocks_diff,
     plan_clocks,
+    plan_open_clocks,
     urgency_of,
 )
 from claimwise.process.models import ClaimClock, ClaimProcess, ProcessDefinition
@@ -65,7 +66,7 @@ class ClaimBatch:
     now: dt.datetime
     facts: list[ClaimFacts]
     processes: dict[int, tuple[Any, ...]]  # claim id -> PROCESS_FIELDS row
-    written: int = 0
+    full: bool = False  # compare every stored row, final ones included
 
 
 BatchEvaluation = Callable[[ClaimBatch], int]
@@ -129,18 +130,33 @@ def _event_rows(ids: list[int]) -> list[tuple[Any, ...]]:
     )
 
 
-def _clock_rows(ids: list[int]) -> list[tuple[Any, ...]]:
+def _clock_rows(ids: list[int], *, open_only: bool = False) -> list[tuple[Any, ...]]:
+    """Stored clocks in plan order; `open_only`: running ones and those on a provisional calendar."""
     if connection.vendor == "postgresql":
+        only = " AND (stopped_at IS NULL OR provisional)" if open_only else ""
         return _fast_rows(
             f"SELECT claim_id, id, {', '.join(CLOCK_FIELDS)} FROM process_claimclock"  # noqa: S608
-            f" WHERE claim_id = ANY(%s::bigint[]) ORDER BY claim_id, {CLOCK_ORDER_SQL}",
+            f" WHERE claim_id = ANY(%s::bigint[]){only} ORDER BY claim_id, {CLOCK_ORDER_SQL}",
             [_id_array(ids)],
         )
-    return list(
-        ClaimClock.objects.filter(claim_id__in=ids)
-        .order_by("claim_id", *CLOCK_ORDER)
-        .values_list("claim_id", "id", *CLOCK_FIELDS)
-    )
+    qs = ClaimClock.objects.filter(claim_id__in=ids)
+    if open_only:
+        qs = qs.filter(Q(stopped_at__isnull=True) | Q(provisional=True))
+    return list(qs.order_by("claim_id", *CLOCK_ORDER).values_list("claim_id", "id", *CLOCK_FIELDS))
+
+
+def _final_counts(ids: list[int]) -> list[tuple[int, int]]:
+    if connection.vendor == "postgresql":
+        return [
+            (r[0], r[1])
+            for r in _fast_rows(
+                "SELECT claim_id, count(*) FROM process_claimclock WHERE claim_id = ANY(%s::bigint[])"
+                " AND stopped_at IS NOT NULL AND NOT provisional GROUP BY claim_id",
+                [_id_array(ids)],
+            )
+        ]
+    qs = ClaimClock.objects.filter(claim_id__in=ids, stopped_at__isnull=False, provisional=False)
+    return list(qs.values("claim_id").annotate(n=Count("id")).values_list("claim_id", "n"))
 
 
 def _load_batch(claim_rows: list[tuple[Any, ...]], now: dt.datetime, specs: dict[int, DefinitionSpec]) -> ClaimBatch:
@@ -181,22 +197,37 @@ def _load_batch(claim_rows: list[tuple[Any, ...]], now: dt.datetime, specs: dict
 
 def evaluate_clocks(batch: ClaimBatch) -> int:
     """Plan every claim's clocks, diff against the stored rows, write the differences and the
-    claims' next deadlines."""
-    ids = [f.claim_id for f in batch.facts]
-    existing: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
-    for row in _clock_rows(ids):
-        existing[row[0]].append(row[1:])
+    claims' next deadlines. Outside a full pass only open (and provisional) rows are read and
+    compared; final rows are counted, and a claim whose count differs gets the full comparison."""
     changes: dict[int, ClockChanges] = {}
     process_updates: list[tuple[int, dt.datetime | None, str, str]] = []
-    for facts in batch.facts:
-        plan = plan_clocks(facts, batch.now)
-        diff = clocks_diff(plan, existing[facts.claim_id])
+
+    def compare(facts: ClaimFacts, plan: list[PlannedClock], rows: list[tuple[Any, ...]]) -> None:
+        diff = clocks_diff(plan, rows)
         if diff:
             changes[facts.claim_id] = diff
         p = batch.processes[facts.claim_id]
         due = urgency_of(plan, batch.now)
         if (p[5], p[6], p[7]) != due:
             process_updates.append((p[1], *due))
+
+    ids = [f.claim_id for f in batch.facts]
+    recheck = batch.facts
+    if not batch.full:
+        rows = _grouped(ids, _clock_rows(ids, open_only=True))
+        finals = dict(_final_counts(ids))
+        recheck = []
+        for facts in batch.facts:
+            plan, final = plan_open_clocks(facts, batch.now)
+            if final == finals.get(facts.claim_id, 0):
+                compare(facts, plan, rows[facts.claim_id])
+            else:
+                recheck.append(facts)
+    if recheck:
+        ids = [f.claim_id for f in recheck]
+        rows = _grouped(ids, _clock_rows(ids))
+        for facts in recheck:
+            compare(facts, plan_clocks(facts, batch.now), rows[facts.claim_id])
     written = _write_clock_changes(changes, batch.now)
     _update_rows(
         "process_claimprocess",
@@ -205,6 +236,13 @@ def evaluate_clocks(batch: ClaimBatch) -> int:
         process_updates,
     )
     return written + len(process_updates)
+
+
+def _grouped(ids: list[int], rows: list[tuple[Any, ...]]) -> dict[int, list[tuple[Any, ...]]]:
+    grouped: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
+    for row in rows:
+        grouped[row[0]].append(row[1:])
+    return grouped
 
 
 # The evaluations run on every batch, in order. Add further ones here (e.g. straight-through review):
@@ -240,18 +278,20 @@ def clocks_recompute_all(
     batch_size: int = 5000,
     evaluations: list[BatchEvaluation] | None = None,
     workers: int = 1,
+    full: bool = False,
 ) -> RecomputeResult:
     """Recompute every open claim's clocks in one pass over the claims in id order. Each batch is a
     few set-based reads and commits on its own (a crash loses at most the batch in progress).
-    `workers` > 1: that many processes, each over its own id range (PostgreSQL; forks this one)."""
+    `workers` > 1: that many processes, each over its own id range (PostgreSQL; forks this one).
+    `full`: also recompare stopped clocks (after a calendar change or a new version of the rules)."""
     evaluations = PER_BATCH_EVALUATIONS if evaluations is None else evaluations
     if workers > 1 and connection.vendor == "postgresql":
-        return _recompute_parallel(now, batch_size, evaluations, workers)
-    return _recompute_range(now, batch_size, evaluations, 0, None)
+        return _recompute_parallel(now, batch_size, evaluations, workers, full)
+    return _recompute_range(now, batch_size, evaluations, full, 0, None)
 
 
 def _recompute_range(
-    now: dt.datetime, batch_size: int, evaluations: list[BatchEvaluation], after: int, upto: int | None
+    now: dt.datetime, batch_size: int, evaluations: list[BatchEvaluation], full: bool, after: int, upto: int | None
 ) -> RecomputeResult:
     result = RecomputeResult()
     specs: dict[int, DefinitionSpec] = {}
@@ -264,6 +304,7 @@ def _recompute_range(
             last = rows[-1][0]
             with transaction.atomic():
                 batch = _load_batch(rows, now, specs)
+                batch.full = full
                 for evaluate in evaluations:
                     n = evaluate(batch)
                     result.per_evaluation[evaluate.__name__] = result.per_evaluation.get(evaluate.__name__, 0) + n
@@ -274,20 +315,20 @@ def _recompute_range(
 
 
 # What forked workers inherit (evaluations need not be picklable).
-_FORK_STATE: tuple[dt.datetime, int, list[BatchEvaluation]] | None = None
+_FORK_STATE: tuple[dt.datetime, int, list[BatchEvaluation], bool] | None = None
 
 
 def _recompute_slice(bounds: tuple[int, int]) -> RecomputeResult:
     assert _FORK_STATE is not None
-    now, batch_size, evaluations = _FORK_STATE
+    now, batch_size, evaluations, full = _FORK_STATE
     try:
-        return _recompute_range(now, batch_size, evaluations, *bounds)
+        return _recompute_range(now, batch_size, evaluations, full, *bounds)
     finally:
         connections.close_all()
 
 
 def _recompute_parallel(
-    now: dt.datetime, batch_size: int, evaluations: list[BatchEvaluation], workers: int
+    now: dt.datetime, batch_size: int, evaluations: list[BatchEvaluation], workers: int, full: bool
 ) -> RecomputeResult:
     global _FORK_STATE
     span = open_claims().aggregate(lo=Min("pk"), hi=Max("pk"))
@@ -297,7 +338,7 @@ def _recompute_parallel(
     step = -(-(hi - lo) // workers)
     slices = [(a, min(a + step, hi)) for a in range(lo, hi, step)]
     connections.close_all()  # a forked child must open its own connection
-    _FORK_STATE = (now, batch_size, evaluations)
+    _FORK_STATE = (now, batch_size, evaluations, full)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from importlib import metadata
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -29,6 +32,7 @@ from claimwise.claims.models import Claim, ClaimEvent
 from claimwise.claims.services import claim_register
 from claimwise.core.audit import audit_record
 from claimwise.core.calendar import calendar_refresh
+from claimwise.core.models import CalendarDay
 from claimwise.process.choices import STATUTORY_CLOCKS, AlertKind, ClockState
 from claimwise.process.clocks import DEFAULT_FORCED_REGISTRATION_HOURS, INFORMATIONAL, deadlines_forget
 from claimwise.process.models import ClaimClock, ProcessDefinition, StaffAlert
@@ -229,6 +233,19 @@ def _alert(clock: ClaimClock, kind: str, message: str, now: dt.datetime) -> Staf
 # --- the job -------------------------------------------------------------------------------------
 
 
+FINGERPRINT_KEY = "process.clocks.rules"
+# Raise when the clock rules change: the next tick then recompares stopped clocks too.
+PLAN_VERSION = 1
+
+
+def _rules_fingerprint() -> str:
+    """What stopped clocks depend on besides past events: the rules, the calendar package and the
+    operators' calendar entries. A change (or a fresh worker) makes the next pass a full one."""
+    days = list(CalendarDay.objects.order_by("date").values_list("date", "is_workday"))
+    text = repr((PLAN_VERSION, metadata.version("chinesecalendar"), metadata.version("holidays"), days))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @dataclass(slots=True)
 class TickResult:
     registered: int
@@ -246,7 +263,10 @@ def clocks_tick(now: dt.datetime | None = None, *, batch_size: int = 5000, worke
     deadlines_forget()
     registered = force_registrations(now)
     workers = workers or int(getattr(settings, "CLAIMWISE_CLOCK_WORKERS", 1))
-    recompute = clocks_recompute_all(now, batch_size=batch_size, workers=workers)
+    fingerprint = _rules_fingerprint()
+    full = cache.get(FINGERPRINT_KEY) != fingerprint
+    recompute = clocks_recompute_all(now, batch_size=batch_size, workers=workers, full=full)
+    cache.set(FINGERPRINT_KEY, fingerprint, None)
     marked = mark_breaches(now)
     result = TickResult(registered, recompute, marked, send_warnings(now), send_breaches(now))
     log.info("clocks tick %s", result)

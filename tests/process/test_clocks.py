@@ -459,3 +459,31 @@ def test_worker_processes_split_the_claims_by_id_range(world: dict[str, Any]) ->
     assert result.claims == 5 and result.batches >= 3
     assert all(ClaimClock.objects.filter(claim=c, kind=K.DECISION_30D).count() == 1 for c in claims)
     assert clocks_recompute_all(T0 + D, workers=2).written == 0
+
+
+def test_stopped_clocks_are_final_records_outside_a_full_pass(world: dict[str, Any]) -> None:
+    definition()
+    claim = submit(world)
+    to_assessment(world, claim, T0 + D)
+    now = T0 + 2 * D
+    report = clock(claim, K.STEP, "report")
+    ClaimClock.objects.filter(pk=report.pk).update(state=S.CANCELLED)  # as if older rules had judged it
+    assert clocks_recompute_all(now).written == 0  # counted, not recompared
+    assert clocks_recompute_all(now, full=True).written == 1
+    assert clock(claim, K.STEP, "report").state == S.MET  # registered at 24 h: on time
+    # A final clock missing from the table: the claim's count differs, so it is compared in full.
+    ClaimClock.objects.filter(pk=report.pk).delete()
+    assert clocks_recompute_all(now).written == 1
+    assert clock(claim, K.STEP, "report").state == S.MET  # registered at 24 h: on time
+
+
+def test_a_calendar_change_makes_the_next_tick_a_full_pass(world: dict[str, Any]) -> None:
+    claim = submit(world)
+    to_assessment(world, claim, T0 + D)
+    clocks_tick(T0 + 2 * D)
+    forced = clock(claim, K.FORCED_REGISTRATION)
+    ClaimClock.objects.filter(pk=forced.pk).update(state=S.CANCELLED)
+    assert clocks_tick(T0 + 2 * D).recompute.written == 0
+    calendar_day_save(actor=None, instance=CalendarDay(date=dt.date(2027, 5, 6), is_workday=False, name="x"))
+    assert clocks_tick(T0 + 2 * D).recompute.written == 1
+    assert clock(claim, K.FORCED_REGISTRATION).state == S.MET
