@@ -2,6 +2,7 @@
 
     python bench/clocks.py                          # 1,000,000 claims in claimwise_bench_clocks
     python bench/clocks.py --claims 100000 --rebuild
+    python bench/clocks.py --workers 2              # also a steady pass over 2 worker processes
 
 The database (`--database-url`, default postgres://postgres@127.0.0.1:5432/claimwise_bench_clocks; the
 name must contain "bench") is created and filled once, then reused while it holds the requested number

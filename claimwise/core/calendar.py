@@ -32,8 +32,9 @@ from claimwise.core.models import CalendarDay
 
 CN_TZ = ZoneInfo("Asia/Shanghai")
 DAY = dt.timedelta(days=1)
-# Another process may change CalendarDay rows; a long-running one re-reads them this often.
-RELOAD_SECONDS = 300
+# Another process may change CalendarDay rows: a long-running one re-reads them this often (the
+# deadline job refreshes on every tick and recomputes every open clock after a change).
+RELOAD_SECONDS = 3600
 
 
 def _package_knows(year: int) -> bool:

@@ -2,7 +2,7 @@
 
 `plan_clocks(facts, now)` is pure: from a claim's lifecycle history, its definition and `now` it
 returns every clock the claim should have, with its state. The same function serves one claim
-(`clocks_sync`, called on every claim change) and a million (`tasks.clocks_recompute_all`), so the
+(`clocks_sync`, called on every claim change) and a million (`recompute.clocks_recompute_all`), so the
 rules exist once. `clocks_apply` then writes only what differs from the rows already there.
 
 Statutory clocks (PRC Insurance Law) exist on every claim, with or without a definition; presets

@@ -1,8 +1,8 @@
 """The deadline job (G3): every few minutes, `clocks_tick`.
 
 1. the 72-hour rule: a reported claim not registered in time is registered by the system;
-2. every open claim's clocks are recomputed in batches (`clocks_recompute_all`): set-based reads, one
-   pass, only differences written; further per-batch evaluations join `PER_BATCH_EVALUATIONS`;
+2. every open claim's clocks are recomputed in batches (`recompute.clocks_recompute_all`): set-based
+   reads, one pass, only differences written; a full pass after a calendar or rules change;
 3. warnings and breaches raise a timeline event and staff alerts, each exactly once (a conditional
    update claims the clock first, so a second tick, or a concurrent one, sends nothing again).
 """
