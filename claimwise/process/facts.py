@@ -59,7 +59,7 @@ FACT_HELP = {
     "report_delay_hours": gettext_lazy("hours from the incident to the report"),
     "incident_hour": gettext_lazy("hour of the incident, 0–23, local time"),
     "prior_claims_12m": gettext_lazy("other claims on the same policy in the 12 months before this report"),
-    "documents": gettext_lazy('document types received, e.g. "police_report" in documents'),
+    "documents": gettext_lazy("document types received, e.g. \"police_report\" in documents"),
     "documents_complete": gettext_lazy("every required material received"),
     "policy_status": gettext_lazy("policy status: active, lapsed, cancelled, expired"),
     "policy_in_force": gettext_lazy("the incident lies in the policy period and the policy is active"),
