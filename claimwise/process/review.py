@@ -178,12 +178,16 @@ def facts_batch(claims: list[Claim]) -> list[dict[str, Any]]:
     return result
 
 
-def review_dry_run(*, actor: User | None, line: str, expression: str, last_n: int = 500) -> DryRun:
-    """How a draft rule would have done on the last N closed claims of the line."""
+def review_dry_run(
+    *, actor: User | None, line: str, expression: str, last_n: int = 500, scope: QuerySet[Claim] | None = None
+) -> DryRun:
+    """How a draft rule would have done on the last N closed claims of the line (within `scope`,
+    the claims the asking user may see)."""
     rule = compile_expression(expression)
     last_n = max(1, min(int(last_n), 5000))
     closed: QuerySet[Claim] = (
-        Claim.objects.filter(line=line, status=ClaimStatus.CLOSED)
+        (scope if scope is not None else Claim.objects.all())
+        .filter(line=line, status=ClaimStatus.CLOSED)
         .select_related("policy", "coverage")
         .order_by("-closed_at", "-pk")[:last_n]
     )
