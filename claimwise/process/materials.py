@@ -13,8 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from claimwise.accounts.models import User
@@ -119,7 +121,9 @@ def materials_notice_send(
     from claimwise.claims.selectors import claim_get
 
     claim = claim_get(claim_id, user=actor, for_update=True)
-    process = materials_evaluate(claim, now=claim.status_changed_at)
+    # The notice is the claimant's: in the company's language, whoever's screen triggered it.
+    with translation.override(settings.LANGUAGE_CODE):
+        process = materials_evaluate(claim, now=claim.status_changed_at)
     items = [m["label"] for m in process.missing_materials] + [i.strip() for i in extra_items or [] if i.strip()]
     if not items:
         raise ValidationFailed({"extra_items": _("Nothing is missing; name what you need from the claimant.")})
