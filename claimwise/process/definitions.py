@@ -170,7 +170,8 @@ def _code_taken(code: str) -> None:
 
 
 def _one_draft_per_code(code: str, *, exclude: int | None = None) -> None:
-    draft = ProcessDefinition.objects.filter(code=code, status=DefinitionStatus.DRAFT).exclude(pk=exclude).first()
+    drafts = ProcessDefinition.objects.filter(code=code, status=DefinitionStatus.DRAFT)
+    draft = (drafts.exclude(pk=exclude) if exclude is not None else drafts).first()
     if draft is not None:
         raise DomainError(
             _("Version %(v)s of “%(code)s” is already a draft; publish or delete it first.")
@@ -221,7 +222,11 @@ def definition_update(*, actor: User | None, definition_id: int, data: Any) -> P
     before = _audit_after(definition)
     _write(definition, doc)
     audit_record(
-        actor=actor, action="process_definition.update", obj=definition, before=before, after=_audit_after(definition, doc)
+        actor=actor,
+        action="process_definition.update",
+        obj=definition,
+        before=before,
+        after=_audit_after(definition, doc),
     )
     return definition
 
@@ -252,7 +257,9 @@ def definition_publish(*, actor: User | None, definition_id: int) -> ProcessDefi
             [
                 {
                     "field": "loss_types",
-                    "message": _("“%(other)s” (version %(v)s) is already published for the same claims; retire it or narrow the loss types.")
+                    "message": _(
+                        "“%(other)s” (version %(v)s) is already published for the same claims; retire it or narrow the loss types."
+                    )
                     % {"other": clash.code, "v": clash.version},
                 }
             ]

@@ -68,17 +68,22 @@ def load_document(source: str | bytes) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = (
-            _("at line %(line)s, column %(col)s") % {"line": mark.line + 1, "col": mark.column + 1} if mark else ""
-        )
+        where = _("at line %(line)s, column %(col)s") % {"line": mark.line + 1, "col": mark.column + 1} if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ValidationFailed(
-            [{"field": "document", "message": _("Not valid YAML %(where)s: %(why)s.") % {"where": where, "why": problem}}]
+            [
+                {
+                    "field": "document",
+                    "message": _("Not valid YAML %(where)s: %(why)s.") % {"where": where, "why": problem},
+                }
+            ]
         ) from exc
 
 
 @transaction.atomic
-def definition_import(*, actor: User | None, source: str | bytes | dict[str, Any], publish: bool = False) -> ProcessDefinition:
+def definition_import(
+    *, actor: User | None, source: str | bytes | dict[str, Any], publish: bool = False
+) -> ProcessDefinition:
     """Store a shared document as a draft (a new code, or the next version of a known one), and
     publish it when asked. Nothing changes when any part of the file has a problem."""
     data = source if isinstance(source, dict) else load_document(source)

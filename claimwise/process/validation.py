@@ -142,11 +142,15 @@ def _int(p: _Problems, obj: dict, key: str, where: str, default: int, low: int, 
 
 def _choice(p: _Problems, value: Any, where: str, allowed: set[str] | frozenset[str], what: Any) -> bool:
     if not isinstance(value, str) or value not in allowed:
-        p.add(where, _("Unknown %(what)s “%(value)s”; choose one of: %(values)s.") % {
-            "what": what,
-            "value": value,
-            "values": ", ".join(sorted(allowed)),
-        })
+        p.add(
+            where,
+            _("Unknown %(what)s “%(value)s”; choose one of: %(values)s.")
+            % {
+                "what": what,
+                "value": value,
+                "values": ", ".join(sorted(allowed)),
+            },
+        )
         return False
     return True
 
@@ -160,7 +164,7 @@ def parse_money(value: Any) -> Decimal | None:
     """An amount from a document: a string or an integer (floats are refused: they lose cents)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError(value)
     try:
         amount = Decimal(str(value))
@@ -193,14 +197,16 @@ def _presets(p: _Problems, data: dict, line: str) -> None:
         try:
             amount = parse_money(presets.get(name))
         except ValueError:
-            p.add(f"presets.{name}", _("Give an amount in yuan as text, such as \"5000.00\", or leave it empty."))
+            p.add(f"presets.{name}", _('Give an amount in yuan as text, such as "5000.00", or leave it empty.'))
             continue
         if name == "fast_track_limit" and amount is not None:
             ceiling = FAST_TRACK_MAXIMA.get(line)
             if ceiling is None:
                 p.add(
                     f"presets.{name}",
-                    _("The small-claim fast track (保险小额理赔服务指引) applies to motor and medical claims only; leave it empty."),
+                    _(
+                        "The small-claim fast track (保险小额理赔服务指引) applies to motor and medical claims only; leave it empty."
+                    ),
                 )
             elif amount > ceiling:
                 p.add(
@@ -265,7 +271,13 @@ def _steps(p: _Problems, steps: Any) -> None:
             _int(p, step, "limit_value", f"{at}.limit_value", 0, 1, None)
         else:
             p.add(f"{at}.limit_value", _("Every step needs a time limit."))
-        _choice(p, step.get("limit_unit", LimitUnit.WORKING_DAYS.value), f"{at}.limit_unit", set(LimitUnit.values), _("unit"))
+        _choice(
+            p,
+            step.get("limit_unit", LimitUnit.WORKING_DAYS.value),
+            f"{at}.limit_unit",
+            set(LimitUnit.values),
+            _("unit"),
+        )
         _int(p, step, "warn_percent", f"{at}.warn_percent", 75, 1, 99)
         _checklist(p, step.get("checklist", []), f"{at}.checklist")
         states = step.get("states")
@@ -308,7 +320,9 @@ def _steps(p: _Problems, steps: Any) -> None:
             elif not _lifecycle_allows(states_of[key], states_of[target], owner_of_state):
                 p.add(
                     where,
-                    _("A claim cannot move from step “%(source)s” (%(from)s) to step “%(target)s” (%(to)s) in the claim lifecycle.")
+                    _(
+                        "A claim cannot move from step “%(source)s” (%(from)s) to step “%(target)s” (%(to)s) in the claim lifecycle."
+                    )
                     % {
                         "source": key,
                         "target": target,
@@ -384,7 +398,9 @@ def definition_problems(data: Any) -> list[dict[str, Any]]:
         return p.items
     _unknown_fields(p, data, DEFINITION_FIELDS, "")
     if "format" in data and data["format"] != FORMAT:
-        p.add("format", _("Unsupported format “%(got)s”; expected “%(want)s”.") % {"got": data["format"], "want": FORMAT})
+        p.add(
+            "format", _("Unsupported format “%(got)s”; expected “%(want)s”.") % {"got": data["format"], "want": FORMAT}
+        )
     _slug(p, data, "code", "code", max_length=CODE_MAX)
     _text(p, data, "name", "name", max_length=200, required=True)
     _text(p, data, "name_en", "name_en", max_length=200)
@@ -438,7 +454,8 @@ def normalized(data: dict[str, Any]) -> dict[str, Any]:
                 "warn_percent": s.get("warn_percent", 75),
                 "escalate_to": s.get("escalate_to", Role.SUPERVISOR.value),
                 "checklist": [
-                    {"key": c["key"], "text": c["text"], "text_en": c.get("text_en") or ""} for c in s.get("checklist") or []
+                    {"key": c["key"], "text": c["text"], "text_en": c.get("text_en") or ""}
+                    for c in s.get("checklist") or []
                 ],
                 "next_steps": list(s.get("next_steps") or []),
             }
