@@ -126,15 +126,19 @@ def definition_svg(
     for step in steps:
         rows.setdefault(layer[step.key], []).append(step)
     widest = max((len(r) for r in rows.values()), default=1)
-    has_loop = any(layer.get(k, 0) <= layer[s.key] for s in steps for k in s.next_steps or [] if k in layer)
+    edges = [(s.key, k) for s in steps for k in s.next_steps or [] if k in layer and k != s.key]
+    has_loop = any(layer[t] <= layer[f] for f, t in edges)
+    # An edge that skips a layer would run behind the boxes in between: it goes round the left.
+    has_skip = any(layer[t] - layer[f] > 1 for f, t in edges)
+    left = MARGIN + (LOOP_SPACE if has_skip else 0)
     content_w = widest * NODE_W + (widest - 1) * GAP_X
-    width = MARGIN * 2 + content_w + (LOOP_SPACE if has_loop else 0)
+    width = left + MARGIN + content_w + (LOOP_SPACE if has_loop else 0)
     height = MARGIN * 2 + TITLE_H + len(rows) * NODE_H + max(len(rows) - 1, 0) * GAP_Y + 18
     box: dict[str, tuple[float, float]] = {}
     for index, row_layer in enumerate(sorted(rows)):
         row = rows[row_layer]
         row_w = len(row) * NODE_W + (len(row) - 1) * GAP_X
-        x0 = MARGIN + (content_w - row_w) / 2
+        x0 = left + (content_w - row_w) / 2
         y = MARGIN + TITLE_H + index * (NODE_H + GAP_Y)
         for i, step in enumerate(row):
             box[step.key] = (x0 + i * (NODE_W + GAP_X), y)
@@ -150,22 +154,24 @@ def definition_svg(
         f'<text x="{MARGIN}" y="{MARGIN + 16}" font-size="17" font-weight="700" fill="#0f172a">{escape(title)}</text>',
     ]
     # Edges first, so boxes sit on top of them.
-    for step in steps:
-        for target in step.next_steps or []:
-            if target not in box or target == step.key:
-                continue
-            (sx, sy), (tx, ty) = box[step.key], box[target]
-            if layer[target] > layer[step.key]:
-                x1, y1, x2, y2 = sx + NODE_W / 2, sy + NODE_H, tx + NODE_W / 2, ty
-                mid = (y1 + y2) / 2
-                path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2 - 2:.1f}"
-            else:  # back up the flow (or sideways): around the right-hand side
-                x1, y1, x2, y2 = sx + NODE_W, sy + NODE_H / 2, tx + NODE_W, ty + NODE_H / 2
-                bend = MARGIN + content_w + LOOP_SPACE * 0.8
-                path = f"M{x1:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
-            out.append(
-                f'<path class="edge" d="{path}" fill="none" stroke="#64748b" stroke-width="1.5" marker-end="url(#arrow)"/>'
-            )
+    for source, target in edges:
+        (sx, sy), (tx, ty) = box[source], box[target]
+        span = layer[target] - layer[source]
+        if span == 1:
+            x1, y1, x2, y2 = sx + NODE_W / 2, sy + NODE_H, tx + NODE_W / 2, ty
+            mid = (y1 + y2) / 2
+            path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2 - 2:.1f}"
+        elif span > 1:  # forward past other layers: round the left-hand side
+            x1, y1, x2, y2 = sx, sy + NODE_H / 2, tx, ty + NODE_H / 2
+            bend = left - LOOP_SPACE * 0.8
+            path = f"M{x1:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} {x2 - 2:.1f},{y2:.1f}"
+        else:  # back up the flow (or sideways): round the right-hand side
+            x1, y1, x2, y2 = sx + NODE_W, sy + NODE_H / 2, tx + NODE_W, ty + NODE_H / 2
+            bend = left + content_w + LOOP_SPACE * 0.8
+            path = f"M{x1:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} {x2 + 2:.1f},{y2:.1f}"
+        out.append(
+            f'<path class="edge" d="{path}" fill="none" stroke="#64748b" stroke-width="1.5" marker-end="url(#arrow)"/>'
+        )
     for step in steps:
         out.extend(_node(step, box[step.key], current_step, done, deadlines.get(step.key), customer, now))
     out.append("</svg>")

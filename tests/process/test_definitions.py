@@ -38,18 +38,57 @@ def small(**changes: Any) -> dict[str, Any]:
         "name": "小型车险流程",
         "line": "motor",
         "steps": [
-            {"key": "report", "name": "报案", "states": ["reported"], "role": "handler", "limit_value": 24,
-             "limit_unit": "hours", "next_steps": ["register"]},
-            {"key": "register", "name": "立案", "states": ["registered"], "role": "handler", "limit_value": 1,
-             "next_steps": ["assess"]},
-            {"key": "assess", "name": "定损", "states": ["assessment"], "role": "handler", "limit_value": 3,
-             "next_steps": ["approve"]},
-            {"key": "approve", "name": "核赔", "states": ["pending_approval"], "role": "reviewer", "limit_value": 2,
-             "next_steps": ["pay", "deny"]},
-            {"key": "pay", "name": "支付", "states": ["approved", "payment_pending"], "role": "handler",
-             "limit_value": 10, "limit_unit": "calendar_days", "next_steps": ["close"]},
-            {"key": "deny", "name": "拒赔", "states": ["denied"], "role": "handler", "limit_value": 3,
-             "limit_unit": "calendar_days", "next_steps": ["close"]},
+            {
+                "key": "report",
+                "name": "报案",
+                "states": ["reported"],
+                "role": "handler",
+                "limit_value": 24,
+                "limit_unit": "hours",
+                "next_steps": ["register"],
+            },
+            {
+                "key": "register",
+                "name": "立案",
+                "states": ["registered"],
+                "role": "handler",
+                "limit_value": 1,
+                "next_steps": ["assess"],
+            },
+            {
+                "key": "assess",
+                "name": "定损",
+                "states": ["assessment"],
+                "role": "handler",
+                "limit_value": 3,
+                "next_steps": ["approve"],
+            },
+            {
+                "key": "approve",
+                "name": "核赔",
+                "states": ["pending_approval"],
+                "role": "reviewer",
+                "limit_value": 2,
+                "next_steps": ["pay", "deny"],
+            },
+            {
+                "key": "pay",
+                "name": "支付",
+                "states": ["approved", "payment_pending"],
+                "role": "handler",
+                "limit_value": 10,
+                "limit_unit": "calendar_days",
+                "next_steps": ["close"],
+            },
+            {
+                "key": "deny",
+                "name": "拒赔",
+                "states": ["denied"],
+                "role": "handler",
+                "limit_value": 3,
+                "limit_unit": "calendar_days",
+                "next_steps": ["close"],
+            },
             {"key": "close", "name": "结案", "states": ["paid", "closed"], "role": "handler", "limit_value": 5},
         ],
         "materials": [
@@ -245,7 +284,9 @@ def test_create_update_publish_new_version_retire(admin: Any) -> None:
     assert definition_for("motor", "theft") is None
 
     actions = list(
-        AuditEntry.objects.filter(object_type="process.processdefinition").order_by("seq").values_list("action", flat=True)
+        AuditEntry.objects.filter(object_type="process.processdefinition")
+        .order_by("seq")
+        .values_list("action", flat=True)
     )
     assert actions == [
         "process_definition.create",

@@ -70,6 +70,13 @@ def test_layers_follow_next_steps(motor: Any) -> None:
 
     assert top("report") < top("register") < top("survey") < top("assess") < top("approve") < top("pay") < top("close")
     assert top("pay") == top("deny")  # the two outcomes side by side
+    # register → assess skips the survey layer: it goes round the boxes, not behind the survey box.
+    survey_left = float(group(svg, "survey").find("svg:rect", NS).get("x"))  # type: ignore[union-attr]
+    xs = []
+    for path in ET.fromstring(svg).iter(f"{{{NS['svg']}}}path"):
+        if path.get("class") == "edge":
+            xs.append(min(float(p.split(",")[0].lstrip("MC")) for p in path.get("d", "").split()))
+    assert min(xs) < survey_left
 
 
 def test_current_completed_and_deadlines(motor: Any) -> None:
@@ -143,7 +150,9 @@ def test_claim_map_reads_the_claims_process_and_clocks(motor: Any) -> None:
         definition=motor, step_key="survey", completed_steps=["report", "register"]
     )
     ClaimClock.objects.filter(claim=claim).delete()
-    ClaimClock.objects.create(claim=claim, kind=ClockKind.STEP, step_key="survey", started_at=timezone.now(), due_at=due)
+    ClaimClock.objects.create(
+        claim=claim, kind=ClockKind.STEP, step_key="survey", started_at=timezone.now(), due_at=due
+    )
     ClaimClock.objects.create(
         claim=claim, kind=ClockKind.STEP, step_key="report", started_at=timezone.now(), due_at=due, state="met"
     )

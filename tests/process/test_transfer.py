@@ -148,5 +148,10 @@ steps:
         "default_reserve": None,
     }
     step = doc["steps"][0]
-    assert (step["warn_percent"], step["escalate_to"], step["checklist"], step["next_steps"]) == (75, "supervisor", [], [])
+    assert (step["warn_percent"], step["escalate_to"], step["checklist"], step["next_steps"]) == (
+        75,
+        "supervisor",
+        [],
+        [],
+    )
     assert doc["materials"] == [] and doc["pause_on_documents"] is True
