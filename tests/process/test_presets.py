@@ -85,3 +85,38 @@ def test_regulatory_presets() -> None:
     assert any(c["text_en"] == "Third-party details verified" for s in motor for c in s["checklist"])
     deny: Any = next(s for s in motor if s["key"] == "deny")
     assert (deny["limit_value"], deny["limit_unit"]) == (3, "calendar_days")  # Insurance Law art. 24
+
+
+def test_demo_seed_publishes_the_presets(tmp_path: Any) -> None:
+    from django.core.files.storage import FileSystemStorage
+
+    from claimwise.demo.seed import seed
+
+    seed(claims=0, storage=FileSystemStorage(location=str(tmp_path)), workers=1)
+    assert set(ProcessDefinition.objects.values_list("code", "status")) == {
+        (code, DefinitionStatus.PUBLISHED) for code in PRESET_CODES
+    }
+
+
+def test_command(tmp_path: Any) -> None:
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("process", "presets", "--publish", stdout=out)
+    assert "motor      published" in out.getvalue()
+    out = io.StringIO()
+    call_command("process", "export", "motor", "--format", "json", stdout=out)
+    assert '"format": "claimwise.process/v1"' in out.getvalue()
+    path = tmp_path / "shared.yaml"
+    call_command("process", "export", "health", "--output", str(path))
+    path.write_text(path.read_text(encoding="utf-8").replace("code: health", "code: health-b"), encoding="utf-8")
+    out = io.StringIO()
+    call_command("process", "import", str(path), stdout=out)
+    assert "health-b v1 imported (draft" in out.getvalue()
+    path.write_text(path.read_text(encoding="utf-8").replace("role: reviewer", "role: boss"), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"steps\[4\]\.role"):
+        call_command("process", "import", str(path))
+    with pytest.raises(CommandError, match="no process definition"):
+        call_command("process", "export", "motor", "--version", "9")
