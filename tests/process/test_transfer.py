@@ -155,3 +155,15 @@ steps:
         [],
     )
     assert doc["materials"] == [] and doc["pause_on_documents"] is True
+
+
+def test_the_documented_example_imports(admin: Any) -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "process-format.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert example is not None
+    definition = definition_import(actor=admin, source=example.group(1), publish=True)
+    assert (definition.code, definition.loss_types) == ("glass", ["glass"])
+    assert definition_export(definition) == load_document(example.group(1))
