@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from claimwise.accounts.models import User
 from claimwise.core.audit import audit_record
@@ -125,7 +126,10 @@ def definition_for(line: str, loss_type: str) -> ProcessDefinition | None:
 def _checked(data: Any) -> dict[str, Any]:
     problems = definition_problems(data)
     if problems:
-        raise ValidationFailed(problems, _("The process definition has %(n)s problem(s).") % {"n": len(problems)})
+        message = ngettext(
+            "The process definition has %(n)s problem.", "The process definition has %(n)s problems.", len(problems)
+        )
+        raise ValidationFailed(problems, message % {"n": len(problems)})
     return normalized(data)
 
 
@@ -354,7 +358,12 @@ def definition_delete(*, actor: User | None, definition_id: int) -> None:
     in_use = ClaimProcess.objects.filter(definition=definition).count()
     if in_use:
         raise DomainError(
-            _("%(n)s claim(s) follow this process version; it cannot be deleted.") % {"n": in_use},
+            ngettext(
+                "%(n)s claim follows this process version; it cannot be deleted.",
+                "%(n)s claims follow this process version; it cannot be deleted.",
+                in_use,
+            )
+            % {"n": in_use},
             code=ErrorCode.CONFLICT,
             detail={"reason": "in_use", "claims": in_use},
         )
