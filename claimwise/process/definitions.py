@@ -21,6 +21,7 @@ from claimwise.core.audit import audit_record
 from claimwise.core.errors import DomainError, ErrorCode, NotFound, ValidationFailed
 from claimwise.process.choices import DefinitionStatus
 from claimwise.process.models import ClaimProcess, MaterialRequirement, ProcessDefinition, ProcessStep
+from claimwise.process.setup import setup_changed
 from claimwise.process.validation import FORMAT, definition_problems, normalized, parse_money
 
 __all__ = [
@@ -38,6 +39,13 @@ __all__ = [
 ]
 
 AUDIT_TYPE = "process.processdefinition"
+
+
+def _published_set_changed() -> None:
+    """New claims bind through the cached line set-up: clear it now for this process, and again at
+    commit so no request can cache the old set between the two."""
+    setup_changed()
+    transaction.on_commit(setup_changed)
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -279,6 +287,7 @@ def definition_publish(*, actor: User | None, definition_id: int) -> ProcessDefi
     definition.published_at = timezone.now()
     definition.published_by = actor
     definition.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    _published_set_changed()
     audit_record(
         actor=actor,
         action="process_definition.publish",
@@ -301,6 +310,7 @@ def definition_retire(*, actor: User | None, definition_id: int) -> ProcessDefin
         )
     definition.status = DefinitionStatus.RETIRED
     definition.save(update_fields=["status", "updated_at"])
+    _published_set_changed()
     audit_record(
         actor=actor,
         action="process_definition.retire",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from claimwise.accounts.choices import Role
+from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.core.errors import NotFound
 from claimwise.process.choices import ClockKind, ClockState, LimitUnit
@@ -244,9 +245,12 @@ def claim_map_svg(claim: Claim, *, customer: bool, now: dt.datetime | None = Non
         found = definition_for(claim.line, claim.loss_type)
         if found is None:
             raise NotFound(_("No claim process applies to this claim yet."))
-        definition = found
-        current = next((s.key for s in definition.steps.all() if claim.status in (s.states or [])), None)
-        completed = []
+        definition, current, completed = found, None, []
+    if current is None:  # not tracked step by step (yet): the step that covers the claim's status
+        status = claim.status
+        if status == ClaimStatus.AWAITING_DOCUMENTS and claim.resume_status:
+            status = claim.resume_status  # waiting for documents in the step it came from
+        current = next((s.key for s in definition.steps.all() if status in (s.states or [])), None)
     clocks = ClaimClock.objects.filter(
         claim=claim, kind=ClockKind.STEP, state__in=[ClockState.RUNNING, ClockState.PAUSED]
     ).exclude(step_key="")
