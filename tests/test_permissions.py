@@ -35,7 +35,9 @@ from claimwise.claims import services
 from claimwise.claims.models import Claim
 from claimwise.core.models import AuditEntry
 from claimwise.policies.models import Customer, Policy
+from claimwise.process.presets import preset_document, presets_install
 from claimwise.process.services import rule_save
+from claimwise.process.transfer import definition_import
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,16 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/process/authority"):                      (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     ("POST", "/process/authority"):                     (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201),
     ("GET", "/process/kpis/one-time-notice"):           (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    # Process definitions: staff read them, administrators change them.
+    ("GET", "/process/definitions"):                    (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/process/definitions/{definition_id}"):    (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/process/definitions/{definition_id}/export"): (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/process/definitions/{definition_id}/map.svg"): (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("POST", "/process/definitions/import"):            (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201),
+    ("POST", "/process/definitions/{definition_id}/publish"): (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    ("POST", "/process/definitions/{definition_id}/new-version"): (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201),
+    # A claim's map is scoped like the claim: the customer's and the partner's is the plain one.
+    ("GET", "/process/claims/{claim_id}/map.svg"):      (200, 404, 200, 404, 200, 200, 200, 200, 200, 404, 200),
 }
 # fmt: on
 ERROR_CODES = {
@@ -127,6 +139,8 @@ class World:
     other_policy: Policy
     claims: dict[str, int] = field(default_factory=dict)  # state -> claim id (the owner's, shared with par)
     other_claim: int = 0  # the other customer's claim
+    definition_id: int = 0  # the published motor process
+    draft_id: int = 0  # a draft process of another code, ready to publish
     document_id: int = 0  # on claims["reported"]
     rule_id: int = 0  # a draft auto-review rule
     clients: dict[tuple[str, bool], Client] = field(default_factory=dict)
@@ -226,6 +240,8 @@ def _build() -> World:
         advance(users, claim_id, state)
         world.claims[state] = claim_id
     world.other_claim = _submit(other.user, world.other_policy)
+    world.definition_id = presets_install(codes=("motor",))[0].definition_id
+    world.draft_id = definition_import(actor=None, source={**preset_document("motor"), "code": "motor-glass", "loss_types": ["glass"]}).pk
     world.document_id = services.document_upload(
         actor=holder.user,
         claim_id=world.claims["reported"],
@@ -322,12 +338,25 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, Callable[[World], Any]]] = {
     ("GET", "/process/authority"): (None, lambda w: None),
     ("POST", "/process/authority"): (None, lambda w: {"role": "handler", "max_amount": "5000.00"}),
     ("GET", "/process/kpis/one-time-notice"): (None, lambda w: None),
+    ("GET", "/process/definitions"): (None, lambda w: None),
+    ("GET", "/process/definitions/{definition_id}"): (None, lambda w: None),
+    ("GET", "/process/definitions/{definition_id}/export"): (None, lambda w: None),
+    ("GET", "/process/definitions/{definition_id}/map.svg"): (None, lambda w: None),
+    ("POST", "/process/definitions/import"): (None, lambda w: preset_document("travel")),
+    ("POST", "/process/definitions/{definition_id}/publish"): (None, lambda w: {}),
+    ("POST", "/process/definitions/{definition_id}/new-version"): (None, lambda w: {}),
+    ("GET", "/process/claims/{claim_id}/map.svg"): ("reported", lambda w: None),
 }
 
 
 def _url(world: World, path: str, state: str | None) -> str:
+    # Publishing needs a draft; every other definition operation acts on the published process.
+    definition_id = world.draft_id if path.endswith("/publish") else world.definition_id
     return API + path.format(
-        claim_id=world.claims[state] if state else 0, document_id=world.document_id, number=world.policy.number,
+        claim_id=world.claims[state] if state else 0,
+        document_id=world.document_id,
+        number=world.policy.number,
+        definition_id=definition_id,
         rule_id=world.rule_id,
     )
 

@@ -10,22 +10,53 @@ from claimwise.process.models import AuthorityLimit, AutoReviewRule, MaterialReq
 from claimwise.process.setup import setup_changed
 
 MOTOR_STEPS: list[dict[str, Any]] = [
-    {"key": "report", "name": "报案", "states": ["reported"], "role": "handler", "limit_value": 72, "limit_unit": LimitUnit.HOURS},
-    {"key": "survey", "name": "查勘", "states": ["registered", "investigation"], "role": "handler", "limit_value": 3,
-     "checklist": [{"key": "scene", "text": "现场照片已核实", "text_en": "Scene photos checked"},
-                   {"key": "third_party", "text": "三者信息已核实", "text_en": "Third-party details verified"}]},
+    {
+        "key": "report",
+        "name": "报案",
+        "states": ["reported"],
+        "role": "handler",
+        "limit_value": 72,
+        "limit_unit": LimitUnit.HOURS,
+    },
+    {
+        "key": "survey",
+        "name": "查勘",
+        "states": ["registered", "investigation"],
+        "role": "handler",
+        "limit_value": 3,
+        "checklist": [
+            {"key": "scene", "text": "现场照片已核实", "text_en": "Scene photos checked"},
+            {"key": "third_party", "text": "三者信息已核实", "text_en": "Third-party details verified"},
+        ],
+    },
     {"key": "assess", "name": "定损", "states": ["assessment"], "role": "handler", "limit_value": 5},
     {"key": "approve", "name": "核赔", "states": ["pending_approval"], "role": "reviewer", "limit_value": 2},
-    {"key": "pay", "name": "支付", "states": ["approved", "partially_approved", "payment_pending"], "role": "handler",
-     "limit_value": 10, "limit_unit": LimitUnit.CALENDAR_DAYS},
+    {
+        "key": "pay",
+        "name": "支付",
+        "states": ["approved", "partially_approved", "payment_pending"],
+        "role": "handler",
+        "limit_value": 10,
+        "limit_unit": LimitUnit.CALENDAR_DAYS,
+    },
 ]
 MOTOR_MATERIALS: list[dict[str, Any]] = [
     {"key": "claim_form", "doc_type": "claim_form", "name": "索赔申请书", "name_en": "Claim form"},
     {"key": "photos", "doc_type": "damage_photo", "name": "损失照片", "name_en": "Damage photos"},
-    {"key": "police", "doc_type": "police_report", "name": "报警回执", "name_en": "Police report",
-     "condition": 'loss_type == "theft"'},
-    {"key": "invoice", "doc_type": "repair_estimate", "name": "维修估价单", "name_en": "Repair estimate",
-     "condition": "claimed_amount > 5000"},
+    {
+        "key": "police",
+        "doc_type": "police_report",
+        "name": "报警回执",
+        "name_en": "Police report",
+        "condition": 'loss_type == "theft"',
+    },
+    {
+        "key": "invoice",
+        "doc_type": "repair_estimate",
+        "name": "维修估价单",
+        "name_en": "Repair estimate",
+        "condition": "claimed_amount > 5000",
+    },
 ]
 
 
@@ -58,7 +89,9 @@ def definition(
     return definition
 
 
-def rule(expression: str, *, code: str = "small-glass", line: str = "motor", status: str = RuleStatus.ACTIVE) -> AutoReviewRule:
+def rule(
+    expression: str, *, code: str = "small-glass", line: str = "motor", status: str = RuleStatus.ACTIVE
+) -> AutoReviewRule:
     created = AutoReviewRule.objects.create(
         code=code, name="小额玻璃险", name_en="Small glass claims", line=line, expression=expression, status=status
     )

@@ -94,7 +94,9 @@ def test_a_role_without_authority_is_refused(world: dict[str, Any]) -> None:
     claim_approve(actor=world["reviewer"], claim_id=claim.pk)
 
 
-def test_over_authority_through_the_api_is_a_coded_conflict(world: dict[str, Any], matrix: None, api_client: Any) -> None:
+def test_over_authority_through_the_api_is_a_coded_conflict(
+    world: dict[str, Any], matrix: None, api_client: Any
+) -> None:
     claim = pending(world, "60000")
     response = api_client.as_user(world["reviewer"]).post(
         f"/api/v1/claims/{claim.pk}/approve", data={}, content_type="application/json"

@@ -22,7 +22,12 @@ from tests.process import builders
 def upload(claim: Claim, actor: Any, doc_type: str) -> None:
     data = png()
     document_upload(
-        actor=actor, claim_id=claim.pk, doc_type=doc_type, stream=io.BytesIO(data), original_name="a.png", size=len(data)
+        actor=actor,
+        claim_id=claim.pk,
+        doc_type=doc_type,
+        stream=io.BytesIO(data),
+        original_name="a.png",
+        size=len(data),
     )
 
 

@@ -129,5 +129,6 @@ def test_a_broken_rule_is_refused_with_its_position(world: dict[str, Any]) -> No
         review_dry_run(actor=world["supervisor"], line="motor", expression="claimed_amount <= and glass")
     detail = refused.value.detail[0]
     assert detail["field"] == "expression" and detail["position"] == 18
-    with pytest.raises(ValidationFailed, match=""):
+    with pytest.raises(ValidationFailed) as unknown:
         review_dry_run(actor=world["supervisor"], line="motor", expression="amount_claimed < 5")
+    assert "amount_claimed" in unknown.value.detail[0]["message"] and unknown.value.detail[0]["position"] == 0
