@@ -15,6 +15,8 @@ from claimwise.accounts.auth import api_auth
 from claimwise.claims.api import router as claims_router
 from claimwise.core.errors import DomainError, NotFound
 from claimwise.policies.api import router as policies_router
+from claimwise.process.api import router as process_router
+from claimwise.process.claim_api import router as process_claim_router
 
 api = NinjaAPI(
     title="Claimwise API",
@@ -25,7 +27,9 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/claims", claims_router)
+api.add_router("/process", process_claim_router)
 api.add_router("/policies", policies_router)
+api.add_router("/process", process_router)
 api.add_router("/", accounts_router)
 
 

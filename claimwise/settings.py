@@ -214,6 +214,10 @@ UNFOLD = {
                 ],
             },
             {
+                "title": _("Claim process"),
+                "items": [_nav(_("Process definitions"), "account_tree", "admin:process_processdefinition_changelist")],
+            },
+            {
                 "title": _("Organisation"),
                 "items": [
                     _nav(_("Branches"), "apartment", "admin:accounts_branch_changelist"),

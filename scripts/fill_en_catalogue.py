@@ -11,6 +11,11 @@ import polib
 def main(path: str) -> None:
     po = polib.pofile(path)
     for entry in po:
+        if "fuzzy" in entry.flags:
+            # A guess from a similar old string: for English the source text itself is right.
+            entry.msgstr = ""
+            entry.msgstr_plural = {k: "" for k in entry.msgstr_plural}
+            entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
         if entry.msgid_plural:
             if not any(entry.msgstr_plural.values()):
                 entry.msgstr_plural = {0: entry.msgid, 1: entry.msgid_plural}

@@ -24,6 +24,16 @@ def _media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_setup() -> Any:
+    # The process set-up is cached per process; each test's database starts from scratch.
+    from claimwise.process.setup import setup_changed
+
+    setup_changed()
+    yield
+    setup_changed()
+
+
 @pytest.fixture
 def world(db: Any) -> dict[str, Any]:
     """A branch with one user of every role, a customer with a motor policy."""

@@ -64,6 +64,9 @@ BEFORE_DECISION = frozenset(
 )
 HANDLING = frozenset({Role.HANDLER, Role.SUPERVISOR})
 DECIDING = frozenset({Role.REVIEWER, Role.SUPERVISOR})
+# Handlers approve only within an approval authority (the process app's matrix), never a claim
+# they assessed; without a matrix only reviewers and supervisors decide.
+APPROVING = DECIDING | {Role.HANDLER}
 
 Params = Mapping[str, Any]
 Guard = Callable[["Claim", Params], str | None]
@@ -229,14 +232,14 @@ TRANSITIONS: dict[Action, Transition] = {
             Action.APPROVE,
             frozenset({S.PENDING_APPROVAL}),
             S.APPROVED,
-            DECIDING,
+            APPROVING,
             (needs_coverage, incident_within_policy_period, amount_positive, amount_within_limit),
         ),
         Transition(
             Action.APPROVE_PARTIAL,
             frozenset({S.PENDING_APPROVAL}),
             S.PARTIALLY_APPROVED,
-            DECIDING,
+            APPROVING,
             (
                 needs_coverage,
                 incident_within_policy_period,

@@ -455,7 +455,7 @@ def claim_request_documents(
 
 
 @transaction.atomic
-def claim_resume(*, actor: User, claim_id: int, note: str = "") -> Claim:
+def claim_resume(*, actor: User | None, claim_id: int, note: str = "") -> Claim:
     def effect(claim: Claim, now: dt.datetime) -> None:
         claim.resume_status = ""
 

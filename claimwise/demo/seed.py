@@ -50,6 +50,7 @@ from claimwise.demo.write import Database, Maker
 from claimwise.demo.write import run as run_batches
 from claimwise.policies.models import Customer, Product
 from claimwise.policies.services import customer_create, product_create
+from claimwise.process.presets import presets_install
 
 DEMO_PASSWORD = "claimwise-demo"
 DEMO_BRANCH = "BJ"
@@ -306,6 +307,10 @@ def seed(
         with transaction.atomic():
             run = AuditEntry.objects.filter(action="seed.generate").count() + 1
             reference = ensure_reference_data()
+            # The standard process of every line, published, before any claim needs one (idempotent).
+            processes = [r for r in presets_install(actor=None, publish=True) if r.outcome != "kept"]
+            if processes:
+                reference["processes"] = len(processes)
             staff = ensure_staff()
             accounts, created = ensure_demo_accounts() if demo_accounts else ({}, [])
             db = Database()

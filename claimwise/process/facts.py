@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import rule_engine
@@ -105,9 +106,19 @@ def expression_problem(text: str) -> ExpressionProblem | None:
 
 def compile_expression(text: str, *, field: str = "expression") -> rule_engine.Rule:
     """A compiled rule, or ValidationFailed naming the field and the position of the problem."""
-    problem = expression_problem(text)
-    if problem is not None:
-        raise ValidationFailed([{"field": field, "message": problem.message, "position": problem.position}])
+    try:
+        return _compiled(text)
+    except rule_engine.EngineError:
+        problem = expression_problem(text)
+        assert problem is not None
+        raise ValidationFailed(
+            [{"field": field, "message": problem.message, "position": problem.position}]
+        ) from None
+
+
+@lru_cache(maxsize=2048)
+def _compiled(text: str) -> rule_engine.Rule:
+    # Parsing is the expensive part; a compiled rule only reads the facts it is given.
     return rule_engine.Rule(text, context=_CONTEXT)
 
 

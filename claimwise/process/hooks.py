@@ -1,30 +1,47 @@
-"""The process reacts to every claim change inside the claim's own transaction: the claim's step
-moves (progress) and its deadline clocks follow (clocks). Registered at start-up (apps.ready)."""
+"""The process follows every claim change, inside the claim's own transaction: the claim's step
+(progress), materials completeness and the consolidated notice at registration, its deadline clocks,
+and straight-through review. Importing this module also registers the process's guards (approval
+authority, step checklists).
+
+Order matters: the step moves first (a nested change made by materials or review then starts from
+the new step), the clocks follow once materials may have changed their inputs, and review (which
+may take further lifecycle actions, each running this listener again) comes last."""
 
 from __future__ import annotations
 
 from claimwise.claims.services import ClaimChange, on_claim_change
+from claimwise.process import authority, stepchecks  # noqa: F401  (guards register on import)
 from claimwise.process.clocks import Transition, clocks_sync
+from claimwise.process.materials import on_registered, on_submitted_or_uploaded
 from claimwise.process.progress import process_advance, process_for, process_new
+from claimwise.process.review import auto_review
+
+REVIEW_TRIGGERS = frozenset({"submitted", "document_added", "register", "resume"})
 
 
 @on_claim_change
-def track_claim(change: ClaimChange) -> None:
+def claim_changed(change: ClaimChange) -> None:
     claim = change.claim
     if change.kind == "submitted":
-        # A new claim: no rows to read; the process row is inserted once, with its next deadline.
+        # The claim starts under the line's current published definition and keeps that version.
         process = process_new(claim, change.at)
-        clocks_sync(
-            claim,
-            change.at,
-            process=process,
-            history=[Transition(change.at, "submitted", change.to_status)],
-            existing=(),
-        )
-        return
-    process = process_for(claim, change.at)
-    if change.from_status != change.to_status:
-        changed = process_advance(process, change.to_status, change.at)
-        if changed:
-            process.save(update_fields=[*changed, "updated_at"])
-    clocks_sync(claim, change.at, process=process)
+        claim.process = process
+        on_submitted_or_uploaded(claim, now=change.at, documents=(), process=process)
+        # A new claim: nothing to read, its clocks go in with one insert (after materials: complete
+        # materials fulfil the medical materials notice).
+        history = [Transition(change.at, "submitted", change.to_status)]
+        clocks_sync(claim, change.at, process=process, history=history, existing=())
+    else:
+        process = process_for(claim, change.at)
+        claim.process = process  # one object for materials and clocks
+        if change.from_status != change.to_status:
+            changed = process_advance(process, change.to_status, change.at)
+            if changed:
+                process.save(update_fields=[*changed, "updated_at"])
+        if change.kind == "document_added":
+            on_submitted_or_uploaded(claim, now=change.at, process=process)
+        elif change.kind == "register":
+            on_registered(claim, now=change.at)
+        clocks_sync(claim, change.at, process=process)
+    if change.kind in REVIEW_TRIGGERS:
+        auto_review(claim, now=change.at)

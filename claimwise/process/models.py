@@ -112,7 +112,7 @@ class ProcessStep(models.Model):
     limit_value = models.PositiveIntegerField(_("time limit"))
     limit_unit = models.CharField(_("unit"), max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_DAYS)
     warn_percent = models.PositiveSmallIntegerField(
-        _("warn at (% of the limit used)"), default=75, help_text=_("Between 1 and 99.")
+        _("warn at (percent of the limit used)"), default=75, help_text=_("Between 1 and 99.")
     )
     escalate_to = models.CharField(_("escalate to"), max_length=20, choices=Role.choices, default=Role.SUPERVISOR)
     checklist = models.JSONField(

@@ -19,8 +19,8 @@ from django.db import models
 
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
-from claimwise.process.choices import DefinitionStatus
 from claimwise.process.models import ClaimProcess, ProcessDefinition
+from claimwise.process.setup import line_setup
 
 AWAITING = ClaimStatus.AWAITING_DOCUMENTS
 TERMINAL = frozenset({ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN})
@@ -102,20 +102,6 @@ def definition_spec(definition: ProcessDefinition | None) -> DefinitionSpec | No
     return spec
 
 
-def definition_for(line: str, loss_type: str) -> ProcessDefinition | None:
-    """The published definition for a line and loss type: one naming the loss type, or one for the
-    whole line (empty loss types); the highest version wins.
-
-    Stand-in until `process.definitions.definition_for` is merged."""
-    candidates = ProcessDefinition.objects.filter(line=line, status=DefinitionStatus.PUBLISHED).order_by(
-        "-version", "-pk"
-    )
-    matching = [d for d in candidates if not d.loss_types or loss_type in d.loss_types]
-    specific = [d for d in matching if d.loss_types]
-    chosen = specific or matching
-    return chosen[0] if chosen else None
-
-
 def step_for_status(spec: DefinitionSpec | None, status: str, current: str) -> str:
     """The step a claim is in after entering `status`: the step covering it; a state no step covers
     keeps the current step (awaiting documents) or ends it (closed, withdrawn, states past the
@@ -132,7 +118,7 @@ def step_for_status(spec: DefinitionSpec | None, status: str, current: str) -> s
 
 def process_new(claim: Claim, at: dt.datetime) -> ClaimProcess:
     """An unsaved `ClaimProcess` bound to the claim's definition (None when there is none)."""
-    definition = definition_for(claim.line, claim.loss_type)
+    definition = line_setup(claim.line).definition_for(claim.loss_type)
     spec = definition_spec(definition)
     step = step_for_status(spec, claim.status, "")
     return ClaimProcess(claim=claim, definition=definition, step_key=step, step_entered_at=at if step else None)

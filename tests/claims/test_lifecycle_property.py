@@ -31,6 +31,7 @@ from claimwise.core.errors import (
     ValidationFailed,
 )
 from claimwise.core.models import AuditEntry
+from claimwise.process.authority import LEGACY_DECIDERS, assessor_id
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +215,16 @@ class LifecycleMachine(RuleBasedStateMachine):
             return PermissionDenied
         if state["claim"]["status"] not in transition.sources:
             return IllegalTransition
-        return GuardFailed if self._guard_fails(state, action, params) else None
+        if self._guard_fails(state, action, params):
+            return GuardFailed
+        if action in (Action.APPROVE, Action.APPROVE_PARTIAL):
+            # Approval authority (process app), with no matrix configured: reviewers and supervisors
+            # decide, handlers may not; and nobody approves a claim they assessed (four eyes).
+            if self.world[role].role not in LEGACY_DECIDERS:
+                return PermissionDenied
+            if assessor_id(Claim.objects.get(pk=self.claim_id)) == self.world[role].pk:
+                return GuardFailed
+        return None
 
     def _guard_fails(self, state: dict[str, Any], action: Action, params: dict[str, Any]) -> bool:
         claim = state["claim"]

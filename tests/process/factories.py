@@ -17,6 +17,7 @@ from claimwise.claims.models import Claim
 from claimwise.core.choices import LineOfBusiness
 from claimwise.process.choices import DefinitionStatus, LimitUnit
 from claimwise.process.models import ProcessDefinition, ProcessStep
+from claimwise.process.setup import setup_changed
 from tests import factories
 
 _seq = itertools.count(1)
@@ -70,6 +71,7 @@ def definition(
             name=spec["key"],
             **{"limit_unit": LimitUnit.WORKING_DAYS, **spec},
         )
+    setup_changed()  # new claims bind to it at once
     return d
 
 

@@ -19,8 +19,9 @@ from claimwise.core.calendar import add_calendar_days, add_working_days, calenda
 from claimwise.core.models import AuditEntry, CalendarDay
 from claimwise.process.choices import AlertKind, ClockKind, ClockState, Urgency
 from claimwise.process.clocks import callback_record, claim_clock_views, clocks_sync
-from claimwise.process.models import ClaimClock, ClaimProcess, StaffAlert
+from claimwise.process.models import ClaimClock, ClaimProcess, MaterialRequirement, StaffAlert
 from claimwise.process.recompute import clocks_recompute_all
+from claimwise.process.setup import setup_changed
 from claimwise.process.tasks import clocks_tick
 from tests import factories
 from tests.process.factories import T0, D, H, act, definition, fast_track_definition, frozen, shanghai, submit
@@ -281,16 +282,31 @@ def test_life_claims_decided_within_5_working_days_unless_complex(world: dict[st
 
 
 def test_medical_materials_list_within_one_working_day(world: dict[str, Any]) -> None:
-    definition(line="health", steps=[])
+    health_definition = definition(line="health", steps=[], forced_registration_hours=96)
+    MaterialRequirement.objects.create(definition=health_definition, key="invoice", doc_type="invoice", name="发票")
+    setup_changed()
     health = factories.policy(holder=world["holder"], line="health")
     friday = shanghai(2026, 10, 16, 18, 0)
     claim = submit(world, friday, policy=health, loss_type="outpatient", claimed_amount="1200")
     notice = clock(claim, K.MATERIALS_NOTICE)
-    assert notice.due_at == shanghai(2026, 10, 20)  # 24:00 Monday
-    to_assessment(world, claim, friday + 2 * D)
-    act(friday + 3 * D, cs.claim_request_documents, actor=world["handler"], claim_id=claim.pk, items=["invoice"])
+    assert notice.state == S.RUNNING and notice.due_at == shanghai(2026, 10, 20)  # 24:00 Monday
+    clocks_tick(shanghai(2026, 10, 20, 8, 0))
+    assert clock(claim, K.MATERIALS_NOTICE).state == S.BREACHED
+    # Registration sends the consolidated notice of missing materials: the duty is done, late.
+    registered = shanghai(2026, 10, 20, 9, 0)
+    act(registered, cs.claim_register, actor=world["handler"], claim_id=claim.pk)
     notice = clock(claim, K.MATERIALS_NOTICE)
-    assert (notice.state, notice.stopped_at) == (S.MET, friday + 3 * D)
+    assert (notice.state, notice.stopped_at) == (S.MET_LATE, registered)
+
+
+def test_materials_complete_at_the_report_fulfil_the_medical_notice(world: dict[str, Any]) -> None:
+    definition(line="health", steps=[])  # nothing required
+    health = factories.policy(holder=world["holder"], line="health")
+    claim = submit(world, policy=health, loss_type="outpatient", claimed_amount="1200")
+    assert (clock(claim, K.MATERIALS_NOTICE).state, ClaimProcess.objects.get(claim=claim).documents_complete) == (
+        S.MET,
+        True,
+    )
 
 
 def _paid(world: dict[str, Any], claim: Claim, at: dt.datetime) -> dt.datetime:
@@ -396,15 +412,17 @@ def test_recompute_all_writes_only_changes_and_follows_calendar_overrides(world:
     assert clock(claims[0], K.STEP, "assess").due_at > old_due
 
 
-def test_a_submit_adds_three_queries_for_the_process(world: dict[str, Any]) -> None:
+def test_a_submit_costs_one_insert_for_all_its_clocks(world: dict[str, Any]) -> None:
     definition()
-    submit(world)  # warm caches (definition steps, calendar)
+    submit(world)  # warm caches (line set-up, definition steps, calendar)
     with CaptureQueriesContext(connection) as ctx, frozen(T0):
-        factories.claim(actor=world["handler"], policy=world["policy"], incident_at=T0 - H)
+        claim = factories.claim(actor=world["handler"], policy=world["policy"], incident_at=T0 - H)
     ours = [q["sql"] for q in ctx.captured_queries if "process_" in q["sql"]]
-    # Definition lookup, the process row, one bulk insert of the clocks.
+    # One bulk insert of the clocks, once materials have settled the process row: its next deadline.
     assert len(ours) == 3, ours
     assert len(ctx.captured_queries) == 13, [q["sql"] for q in ctx.captured_queries]
+    assert ClaimClock.objects.filter(claim=claim).count() == 5
+    assert ClaimProcess.objects.get(claim=claim).next_due_kind == K.STEP
 
 
 def test_clock_views_label_remaining_time(world: dict[str, Any]) -> None:

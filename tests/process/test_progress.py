@@ -5,24 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from claimwise.claims import services as cs
-from claimwise.process.choices import DefinitionStatus
 from claimwise.process.models import ClaimProcess
-from claimwise.process.progress import definition_for
 from tests.process.factories import T0, H, act, definition, frozen, shanghai, submit
-
-
-def test_definition_selection_prefers_the_loss_type_then_the_highest_published_version(db: Any) -> None:
-    assert definition_for("motor", "collision") is None
-    line_v1 = definition(code="motor", version=1)
-    assert definition_for("motor", "collision") == line_v1
-    line_v2 = definition(code="motor", version=2)
-    definition(code="motor", version=3, status=DefinitionStatus.DRAFT)
-    definition(code="motor-old", version=9, status=DefinitionStatus.RETIRED)
-    assert definition_for("motor", "collision") == line_v2
-    theft = definition(code="theft", loss_types=["theft"])
-    assert definition_for("motor", "theft") == theft
-    assert definition_for("motor", "collision") == line_v2
-    assert definition_for("health", "outpatient") is None
 
 
 def test_a_claim_without_a_definition_still_gets_a_process_row(world: dict[str, Any]) -> None:
