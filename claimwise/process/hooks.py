@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from claimwise.claims.services import ClaimChange, on_claim_change
 from claimwise.process import authority, stepchecks  # noqa: F401  (guards register on import)
-from claimwise.process.clocks import Transition, clocks_sync
+from claimwise.process.clocks import Transition, claim_facts, clocks_sync, plan_clocks, urgency_of
 from claimwise.process.materials import on_registered, on_submitted_or_uploaded
 from claimwise.process.progress import process_advance, process_for, process_new
 from claimwise.process.review import auto_review
@@ -26,10 +26,13 @@ def claim_changed(change: ClaimChange) -> None:
         # The claim starts under the line's current published definition and keeps that version.
         process = process_new(claim, change.at)
         claim.process = process
-        on_submitted_or_uploaded(claim, now=change.at, documents=(), process=process)
-        # A new claim: nothing to read, its clocks go in with one insert (after materials: complete
-        # materials fulfil the medical materials notice).
         history = [Transition(change.at, "submitted", change.to_status)]
+        # The next deadline goes into the process row materials inserts; the clocks follow once
+        # materials are evaluated (complete materials fulfil the medical materials notice), with
+        # one insert and no update unless completeness moved the next deadline.
+        plan = plan_clocks(claim_facts(claim, process, history), change.at)
+        process.next_due_at, process.next_due_kind, process.urgency = urgency_of(plan, change.at)
+        on_submitted_or_uploaded(claim, now=change.at, documents=(), process=process)
         clocks_sync(claim, change.at, process=process, history=history, existing=())
     else:
         process = process_for(claim, change.at)
