@@ -51,6 +51,7 @@ from claimwise.demo.write import run as run_batches
 from claimwise.policies.models import Customer, Product
 from claimwise.policies.services import customer_create, product_create
 from claimwise.process.presets import presets_install
+from claimwise.process.services import authority_defaults_install, starter_rules_install
 
 DEMO_PASSWORD = "claimwise-demo"
 DEMO_BRANCH = "BJ"
@@ -311,6 +312,9 @@ def seed(
             processes = [r for r in presets_install(actor=None, publish=True) if r.outcome != "kept"]
             if processes:
                 reference["processes"] = len(processes)
+            # The usual approval matrix and the starter straight-through rules (kept when present).
+            authority_defaults_install(actor=None)
+            starter_rules_install(actor=None)
             staff = ensure_staff()
             accounts, created = ensure_demo_accounts() if demo_accounts else ({}, [])
             db = Database()

@@ -127,3 +127,39 @@ def authority_defaults_install(*, actor: User | None) -> int:
             authority_limit_save(actor=actor, role=role, line="", max_amount=amount)
             created += 1
     return created
+
+
+# Straight-through rules a company starts from: small, clear, fully documented claims only
+# (保险小额理赔服务指引: motor damage-only ≤ 5,000, medical ≤ 3,000, facts clear, no investigation).
+STARTER_RULES = [
+    {
+        "code": "motor-glass-small",
+        "name": "小额玻璃单独破碎",
+        "name_en": "Small glass-only claims",
+        "line": LineOfBusiness.MOTOR,
+        "expression": 'loss_type == "glass" and claimed_amount <= 2000 and documents_complete and policy_in_force '
+        "and coverage_match and prior_claims_12m < 2 and not late_report and risk_score < 0.5",
+        "status": RuleStatus.ACTIVE,
+        "position": 10,
+    },
+    {
+        "code": "health-outpatient-small",
+        "name": "小额门诊医疗",
+        "name_en": "Small outpatient claims",
+        "line": LineOfBusiness.HEALTH,
+        "expression": 'loss_type == "outpatient" and claimed_amount <= 1000 and documents_complete and policy_in_force '
+        "and coverage_match and days_since_inception > 30 and prior_claims_12m < 4 and risk_score < 0.5",
+        "status": RuleStatus.ACTIVE,
+        "position": 10,
+    },
+]
+
+
+def starter_rules_install(*, actor: User | None) -> int:
+    """Install the starter auto-review rules that do not exist yet (by code)."""
+    created = 0
+    for data in STARTER_RULES:
+        if not AutoReviewRule.objects.filter(code=data["code"]).exists():
+            rule_save(actor=actor, data=dict(data))
+            created += 1
+    return created
