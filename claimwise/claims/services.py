@@ -410,14 +410,20 @@ def _transition(
 
 
 @transaction.atomic
-def claim_register(*, actor: User | None, claim_id: int, note: str = "") -> Claim:
-    """立案. A handler who registers an unassigned claim takes it."""
+def claim_register(
+    *, actor: User | None, claim_id: int, note: str = "", reserve: Decimal | str | None = None
+) -> Claim:
+    """立案. A handler who registers an unassigned claim takes it. `reserve` sets the case reserve
+    (forced registration uses the process's default reserve)."""
+    initial_reserve = to_money(reserve) if reserve is not None else None
 
     def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
         claim.registered_at = claim.registered_at or now
         if claim.handler_id is None and actor is not None and actor.role == Role.HANDLER:
             claim.handler = actor
             claim.team_id = actor.team_id
+        if initial_reserve is not None:
+            claim.reserve = initial_reserve
         return {"handler": claim.handler_id}
 
     return _transition(claim_id=claim_id, actor=actor, action=Action.REGISTER, effect=effect, note=note)

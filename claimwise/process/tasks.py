@@ -52,12 +52,9 @@ def claim_force_register(*, claim_id: int, hours: int, default_reserve: Decimal 
     the definition's hours (72 without one) is registered by the system, with the definition's
     default reserve (else the claimed amount)."""
     note = _("Registered by the system: not registered within %(hours)d hours of the report.") % {"hours": hours}
-    claim = claim_register(actor=None, claim_id=claim_id, note=note)
-    reserve = default_reserve if default_reserve is not None else claim.claimed_amount
-    before = claim.reserve
-    if reserve != before:
-        Claim.objects.filter(pk=claim.pk).update(reserve=reserve)
-        claim.reserve = reserve
+    before = Claim.objects.values_list("reserve", flat=True).get(pk=claim_id)
+    claim = claim_register(actor=None, claim_id=claim_id, note=note, reserve=default_reserve)
+    reserve = claim.reserve
     ClaimEvent.objects.create(
         claim=claim,
         kind="forced_registration",

@@ -36,7 +36,7 @@ def test_the_answer_to_a_new_claim_is_what_a_read_returns(world: dict[str, Any],
     assert replayed.json() == read.json()
 
 
-@pytest.mark.parametrize(("role", "statements"), [("customer", 13), ("supervisor", 12)])
+@pytest.mark.parametrize(("role", "statements"), [("customer", 14), ("supervisor", 13)])
 def test_queries_of_a_submit(world: dict[str, Any], api_client: Any, role: str, statements: int) -> None:
     """Token, idempotency key, policy, (the customer), coverages; insert claim, number, key, event;
     audit head lock, entry, head; the claim's process row (the line's set-up is cached). Transaction control (BEGIN, SAVEPOINT, COMMIT) is not counted."""

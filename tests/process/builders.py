@@ -103,3 +103,13 @@ def limits(rows: dict[str, str], *, line: str = "") -> None:
     for role, amount in rows.items():
         AuthorityLimit.objects.create(role=role, line=line, max_amount=Decimal(amount))
     setup_changed()
+
+
+def confirm_step(actor: Any, claim_id: int) -> None:
+    """The step owner ticks every item of the claim's current step (before moving it on)."""
+    from claimwise.claims.models import Claim
+    from claimwise.process.stepchecks import current_step, step_checks_confirm
+
+    step = current_step(Claim.objects.get(pk=claim_id))
+    if step is not None and step.checklist:
+        step_checks_confirm(actor=actor, claim_id=claim_id, items=[item["key"] for item in step.checklist])

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from claimwise.accounts.choices import Role
 from claimwise.claims.lifecycle import ClaimStatus
@@ -24,6 +25,12 @@ def pending(world: dict[str, Any], amount: str, *, assessor: Any = None) -> Clai
     claim_register(actor=world["handler"], claim_id=claim.pk)
     claim_assess(actor=world["handler"], claim_id=claim.pk)
     return claim_submit_for_approval(actor=assessor or world["handler"], claim_id=claim.pk, assessed_amount=amount)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Any:
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

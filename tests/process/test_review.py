@@ -92,14 +92,18 @@ def _closed(world: dict[str, Any], amount: str, *, deny: bool = False, loss_type
     claim = factories.claim(actor=world["customer"], policy=world["policy"], loss_type=loss_type, claimed_amount=amount)
     for doc_type in ("claim_form", "damage_photo"):
         upload(claim, world["customer"], doc_type)
-    claim_register(actor=world["handler"], claim_id=claim.pk)
-    claim_assess(actor=world["handler"], claim_id=claim.pk)
+    for step in (claim_register, claim_assess):
+        builders.confirm_step(world["handler"], claim.pk)
+        step(actor=world["handler"], claim_id=claim.pk)
+    builders.confirm_step(world["handler"], claim.pk)
     claim_submit_for_approval(actor=world["handler"], claim_id=claim.pk, assessed_amount=amount)
+    builders.confirm_step(world["reviewer"], claim.pk)
     if deny:
         claim_deny(actor=world["reviewer"], claim_id=claim.pk, reason_codes=["exclusion"], note="免责条款")
         claim_send_denial_notice(actor=world["handler"], claim_id=claim.pk)
     else:
         claim_approve(actor=world["reviewer"], claim_id=claim.pk)
+        builders.confirm_step(world["handler"], claim.pk)
         claim_request_payment(
             actor=world["handler"], claim_id=claim.pk, payee_name="张伟", bank_account="6222020200112233445"
         )

@@ -19,6 +19,7 @@ from claimwise.process.presets import preset_document
 from claimwise.process.svg import _fit, _width, claim_map_svg, definition_svg
 from claimwise.process.transfer import definition_import
 from tests import factories
+from tests.process.builders import confirm_step
 
 pytestmark = pytest.mark.django_db
 NS = {"svg": "http://www.w3.org/2000/svg"}
@@ -136,6 +137,7 @@ def _claim() -> Any:
         claimed_amount="3000.00",
         description="追尾",
     ).claim
+    confirm_step(handler, claim.pk)
     claim_register(actor=handler, claim_id=claim.pk)
     claim.refresh_from_db()
     return claim
