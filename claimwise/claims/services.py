@@ -234,6 +234,10 @@ def claim_submit(
     return SubmitResult(claim, False)
 
 
+def _policy_not_found() -> ValidationFailed:
+    return ValidationFailed({"policy_number": _("No policy with this number is available to you.")})
+
+
 @cache
 def _policy_sql(customer: bool) -> str:
     """The policy, its product and the claimant in one statement (core.rows). A customer claims as
@@ -254,20 +258,19 @@ def _policy_sql(customer: bool) -> str:
 
 def _policy_for_submit(actor: User, policy_number: str, insured_id_number: str | None) -> tuple[Policy, Customer]:
     """The policy (its product loaded) and the claimant, if the actor may claim on it."""
-    not_found = ValidationFailed({"policy_number": _("No policy with this number is available to you.")})
     role = actor.role
     customer = role == Role.CUSTOMER
     with connection.cursor() as cursor:
         cursor.execute(_policy_sql(customer), [actor.pk, policy_number.strip()] if customer else [policy_number.strip()])
         found = cursor.fetchone()
     if found is None:
-        raise not_found
+        raise _policy_not_found()
     n_policy, n_product = len(Policy._meta.concrete_fields), len(Product._meta.concrete_fields)
     policy = rows.instance(Policy, found[:n_policy])
     policy.product = rows.instance(Product, found[n_policy : n_policy + n_product])
     claimant_row = found[n_policy + n_product :]
     if claimant_row[0] is None:  # a customer who neither holds nor is insured by it
-        raise not_found
+        raise _policy_not_found()
     claimant = rows.instance(Customer, claimant_row)
     if role == Role.PARTNER:
         if not insured_id_number or keyed_hash(insured_id_number) != claimant.id_hash:
@@ -276,9 +279,9 @@ def _policy_for_submit(actor: User, policy_number: str, insured_id_number: str |
             )
     elif not customer:
         if actor.branch_id is not None and policy.branch_id != actor.branch_id:
-            raise not_found
+            raise _policy_not_found()
         if actor.lines and policy.product.line not in actor.lines:
-            raise not_found
+            raise _policy_not_found()
     return policy, claimant
 
 

@@ -28,6 +28,8 @@ class Actor(Protocol):
 
 
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool):  # most values, answered first
+        return value
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
@@ -119,8 +121,8 @@ def audit_record(
             head = (created.seq, created.hash)
         entry.seq, entry.at, entry.prev_hash = head[0] + 1, timezone.now(), head[1]
         entry.hash = _digest(entry.prev_hash, _content(entry))
-        rows.insert(entry)
-        cursor.execute(f"UPDATE {head_table} SET seq = %s, hash = %s WHERE id = 1", [entry.seq, entry.hash])  # noqa: S608
+        head_update = f"UPDATE {head_table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+        rows.insert(entry, then=(head_update, [entry.seq, entry.hash]))
     return entry
 
 

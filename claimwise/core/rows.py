@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 M = TypeVar("M", bound=models.Model)
 Converter = Callable[[Any, Any, Any], Any]
@@ -63,12 +63,13 @@ def _ordered(model: type[models.Model], names: tuple[str, ...] | None) -> tuple[
 def instance(model: type[M], values: Sequence[Any], names: Sequence[str] | None = None) -> M:
     """A model instance from a row of `columns(model, names)`; fields left out load when read."""
     key = _names(model, names)
+    conn = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a thread-local proxy
     converted = []
     for value, (col, converters) in zip(values, _shape(model, key)[1], strict=True):
         for convert in converters:
-            value = convert(value, col, connection)
+            value = convert(value, col, conn)
         converted.append(value)
-    return model.from_db(connection.alias, list(key), converted)
+    return model.from_db(conn.alias, list(key), converted)
 
 
 @cache
@@ -84,19 +85,34 @@ def _insert_sql(model: type[models.Model], names: tuple[str, ...]) -> tuple[str,
     return sql, returning
 
 
-def insert(obj: models.Model) -> None:
+def insert(obj: models.Model, *, then: tuple[str, Sequence[Any]] | None = None) -> None:
     """`obj.save()` of a new row (auto_now fields set, the primary key read back) with a statement
-    built once per model. The primary key is inserted when it is set (an id taken beforehand)."""
+    built once per model. The primary key is inserted when it is set (an id taken beforehand).
+    `then`: an UPDATE of another row to make with it; on PostgreSQL in the same statement (a
+    data-modifying WITH: one round trip, for the audit chain's lock), elsewhere right after it."""
     model = type(obj)
     with_pk = obj.pk is not None
     names = tuple(f.attname for f in model._meta.concrete_fields if with_pk or not f.primary_key)
     fields = _fields(model, names)
     sql, returning = _insert_sql(model, names)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if not with_pk:
-            pk = cursor.fetchone()[0] if returning else cursor.lastrowid
-            obj.pk = model._meta.pk.to_python(pk)
+    conn = connections[DEFAULT_DB_ALIAS]  # once: `connection` is a thread-local proxy
+    params = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    together = then is not None and conn.vendor == "postgresql" and returning and not with_pk
+    with conn.cursor() as cursor:
+        if together:
+            assert then is not None
+            pk = conn.ops.quote_name(model._meta.pk.column)
+            statement = f"WITH inserted AS ({sql}) {then[0]} RETURNING (SELECT {pk} FROM inserted)"  # noqa: S608
+            cursor.execute(statement, [*params, *then[1]])
+            row = cursor.fetchone()
+            if row is None:
+                raise RuntimeError(f"the row to update with this insert was not found: {then[0]}")
+            obj.pk = model._meta.pk.to_python(row[0])
+        else:
+            cursor.execute(sql, params)
+            if not with_pk:
+                obj.pk = model._meta.pk.to_python(cursor.fetchone()[0] if returning else cursor.lastrowid)
+            if then is not None:
+                cursor.execute(*then)
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = conn.alias
