@@ -1,6 +1,6 @@
 """Hand-written SQL for hot paths (FNOL, token authentication), with the models' own conversions.
 
-The ORM compiles every statement anew: for a submit that was about half of the server's CPU (see
+The ORM compiles every statement anew: for a submit that was most of the server's CPU (see
 docs/performance.md). Here the SQL of a row shape is built once per process, and values go through
 the same field methods the ORM uses (`get_db_prep_save` on the way in, the database converters and
 `from_db_value` on the way out), so an instance loaded or saved here equals one the ORM would give.
