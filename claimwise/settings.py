@@ -3,6 +3,7 @@
 CLAIMWISE_ENV   demo (default) | test | production. Production refuses demo keys and demo accounts.
 CLAIMWISE_DATA_DIR  where the SQLite database, the Huey queue and uploaded media live (default ./var).
 DATABASE_URL    switches to PostgreSQL (postgres://user@host:port/name).
+CLAIMWISE_DB_PREPARED  1 (default): PostgreSQL prepared statements; 0 behind a pooler without them.
 REDIS_URL       switches the job queue (and cache) to Redis.
 """
 
@@ -108,6 +109,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("CLAIMWISE_DB_PREPARED", "1") == "1":
+    # Server-side binding with prepared statements: PostgreSQL plans a statement a connection
+    # repeats once (from its fifth run) instead of every time, about a third of a submit's database
+    # CPU (docs/performance.md). Needs a direct connection or a pooler that keeps prepared statements
+    # (PgBouncer 1.21+ with max_prepared_statements); CLAIMWISE_DB_PREPARED=0 turns it off.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

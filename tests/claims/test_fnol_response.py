@@ -36,13 +36,18 @@ def test_the_answer_to_a_new_claim_is_what_a_read_returns(world: dict[str, Any],
     assert replayed.json() == read.json()
 
 
-@pytest.mark.parametrize(("role", "statements"), [("customer", 14), ("supervisor", 13)])
-def test_queries_of_a_submit(world: dict[str, Any], api_client: Any, role: str, statements: int) -> None:
-    """Token, idempotency key, policy, (the customer), coverages; insert claim, number, key, event;
-    audit head lock, entry, head; the claim's process row (the line's set-up is cached). Transaction control (BEGIN, SAVEPOINT, COMMIT) is not counted."""
+@pytest.mark.parametrize("role", ["customer", "supervisor"])
+def test_queries_of_a_submit(world: dict[str, Any], api_client: Any, role: str) -> None:
+    """Token with its user, idempotency key, policy with its product and the claimant, coverages;
+    the claim's id (PostgreSQL: nextval, so the number goes in with the row; SQLite: the number is
+    set after the insert), insert claim, key, event; the audit chain's head lock, entry and head
+    (PostgreSQL: one statement, SQLite: three); the process app's claim process row (its line
+    set-up is cached) and the claim's clocks. Transaction control (BEGIN, SAVEPOINT, COMMIT) is not
+    counted."""
+    statements = 11 if connection.vendor == "postgresql" else 13
     client = api_client.as_user(world[role])
     assert _submit(client, fnol(world["policy"]), f"warm-{role}").status_code == 201
     with CaptureQueriesContext(connection) as ctx:
         assert _submit(client, fnol(world["policy"]), f"count-{role}").status_code == 201
-    sql = [q["sql"] for q in ctx.captured_queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+    sql = [q["sql"] for q in ctx.captured_queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")]
     assert len(sql) == statements, "\n".join(sql)

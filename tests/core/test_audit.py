@@ -83,6 +83,28 @@ def test_chain_links_every_entry_to_the_one_before(chain: int) -> None:
     assert (result.ok, result.checked, result.first_bad_seq, result.problem) == (True, chain, None, "")
 
 
+def test_entries_with_awkward_content_verify(chain: int) -> None:
+    """On PostgreSQL the database computes the hash of an append (one statement under the chain
+    lock) from JSON that Python prepares: any text must hash as `audit_verify` recomputes it."""
+    awkward = {
+        "名称": "北京市朝阳区建国路88号 — ½ \u00e9",
+        "quotes": 'say "hi" \\ back\\slash \n newline \t tab',
+        "looks_like_a_marker": "at-0123456789abcdef0123456789abcdef",
+        "emoji": "🚗💥",
+        "nested": {"list": [1, 2.5, None, True], "empty": {}},
+        "percent": "100% %s %(x)s",
+    }
+    with transaction.atomic():
+        first = audit_record(actor=None, action="test.awkward", object_type="x", object_id="1", before=awkward)
+        second = audit_record(actor=None, action="test.awkward", object_type="x", object_id="2", after=awkward)
+    assert second.seq == first.seq + 1 and second.prev_hash == first.hash
+    stored = AuditEntry.objects.get(pk=second.pk)
+    assert (stored.seq, stored.at, stored.hash) == (second.seq, second.at, second.hash)
+    assert stored.hash == _digest(stored.prev_hash, _content(stored))
+    assert AuditHead.objects.get(pk=1).hash == second.hash
+    assert audit_verify().ok
+
+
 def test_verify_walks_in_batches(chain: int) -> None:
     assert audit_verify(batch=3) == audit_verify(batch=10_000)
     assert audit_verify(batch=1).checked == chain
