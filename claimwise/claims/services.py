@@ -91,19 +91,33 @@ class ClaimChange:
 
 
 ClaimListener = Callable[[ClaimChange], None]
-# Later apps (the process: clocks, materials, straight-through review) register here at start-up.
-# Explicit calls from each service, not model signals: a bulk update can never skip them.
-CLAIM_LISTENERS: list[ClaimListener] = []
+# Later apps (the process: step, clocks, materials, straight-through review) register here at
+# start-up. Explicit calls from each service, not model signals: a bulk update can never skip them.
+# Trackers keep derived state (a claim's step, clocks, completeness) and run before the audit entry,
+# whose chain lock every write waits for until commit; reactors may take further audited actions
+# (a notice, an automatic approval) and run after it, so the chain shows cause before effect.
+CLAIM_TRACKERS: list[ClaimListener] = []
+CLAIM_REACTORS: list[ClaimListener] = []
 
 
-def on_claim_change(listener: ClaimListener) -> ClaimListener:
-    if listener not in CLAIM_LISTENERS:
-        CLAIM_LISTENERS.append(listener)
-    return listener
+def on_claim_change(*, track: bool = False) -> Callable[[ClaimListener], ClaimListener]:
+    def register(listener: ClaimListener) -> ClaimListener:
+        listeners = CLAIM_TRACKERS if track else CLAIM_REACTORS
+        if listener not in listeners:
+            listeners.append(listener)
+        return listener
+
+    return register
 
 
-def _changed(change: ClaimChange) -> None:
-    for listener in CLAIM_LISTENERS:
+def _track(change: ClaimChange) -> ClaimChange:
+    for listener in CLAIM_TRACKERS:
+        listener(change)
+    return change
+
+
+def _react(change: ClaimChange) -> None:
+    for listener in CLAIM_REACTORS:
         listener(change)
 
 
@@ -402,8 +416,9 @@ def _claim_create(
             data={"channel": channel, "late_report": claim.late_report},
         )
     )
+    change = _track(ClaimChange(claim, "submitted", actor, now, "", ClaimStatus.REPORTED, {"channel": channel}))
     audit_record(actor=actor, action="claim.submit", obj=claim, after=snapshot(claim))
-    _changed(ClaimChange(claim, "submitted", actor, now, "", ClaimStatus.REPORTED, {"channel": channel}))
+    _react(change)
     return claim
 
 
@@ -469,6 +484,7 @@ def _transition(
         data=data,
         visible_to_customer=visible_to_customer,
     )
+    change = _track(ClaimChange(claim, action.value, actor, now, from_status, target, data))
     audit_record(
         actor=actor,
         action=f"claim.{action.value}",
@@ -476,7 +492,7 @@ def _transition(
         before=before,
         after={**snapshot(claim, AUDITED_CLAIM_FIELDS), **({"data": data} if data else {})},
     )
-    _changed(ClaimChange(claim, action.value, actor, now, from_status, target, data))
+    _react(change)
     return claim
 
 
@@ -776,10 +792,11 @@ def document_upload(
             to_status=claim.status,
             data={"document": doc.pk, "doc_type": doc_type, "sha256": checked.sha256},
         )
-        audit_record(actor=actor, action="document.upload", obj=doc, after=snapshot(doc))
-        _changed(
+        change = _track(
             ClaimChange(claim, "document_added", actor, now, claim.status, claim.status, {"doc_type": doc_type})
         )
+        audit_record(actor=actor, action="document.upload", obj=doc, after=snapshot(doc))
+        _react(change)
     except Exception:
         doc.file.delete(save=False)  # no orphan file when the row does not commit
         raise
@@ -814,8 +831,11 @@ def claim_assign(*, actor: User, claim_id: int, handler: User | None, team: Team
         data={"handler": claim.handler_id, "team": claim.team_id},
         visible_to_customer=False,
     )
+    change = _track(
+        ClaimChange(claim, "assigned", actor, now, claim.status, claim.status, {"handler": claim.handler_id})
+    )
     audit_record(actor=actor, action="claim.assign", obj=claim, before=before, after=snapshot(claim, AUDITED_CLAIM_FIELDS))
-    _changed(ClaimChange(claim, "assigned", actor, now, claim.status, claim.status, {"handler": claim.handler_id}))
+    _react(change)
     return claim
 
 

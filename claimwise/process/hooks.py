@@ -12,15 +12,16 @@ from __future__ import annotations
 from claimwise.claims.services import ClaimChange, on_claim_change
 from claimwise.process import authority, stepchecks  # noqa: F401  (guards register on import)
 from claimwise.process.clocks import Transition, claim_facts, clocks_sync, plan_clocks, urgency_of
-from claimwise.process.materials import on_registered, on_submitted_or_uploaded
+from claimwise.process.materials import materials_evaluate, notice_if_missing, resume_if_complete
 from claimwise.process.progress import process_advance, process_for, process_new
 from claimwise.process.review import auto_review
 
 REVIEW_TRIGGERS = frozenset({"submitted", "document_added", "register", "resume"})
 
 
-@on_claim_change
-def claim_changed(change: ClaimChange) -> None:
+@on_claim_change(track=True)
+def claim_tracked(change: ClaimChange) -> None:
+    """Derived state only (step, completeness, clocks): no audited action here."""
     claim = change.claim
     if change.kind == "submitted":
         # The claim starts under the line's current published definition and keeps that version.
@@ -32,7 +33,7 @@ def claim_changed(change: ClaimChange) -> None:
         # one insert and no update unless completeness moved the next deadline.
         plan = plan_clocks(claim_facts(claim, process, history), change.at)
         process.next_due_at, process.next_due_kind, process.urgency = urgency_of(plan, change.at)
-        on_submitted_or_uploaded(claim, now=change.at, documents=(), process=process)
+        materials_evaluate(claim, now=change.at, documents=(), process=process)
         clocks_sync(claim, change.at, process=process, history=history, existing=())
     else:
         process = process_for(claim, change.at)
@@ -41,10 +42,20 @@ def claim_changed(change: ClaimChange) -> None:
             changed = process_advance(process, change.to_status, change.at)
             if changed:
                 process.save(update_fields=[*changed, "updated_at"])
-        if change.kind == "document_added":
-            on_submitted_or_uploaded(claim, now=change.at, process=process)
-        elif change.kind == "register":
-            on_registered(claim, now=change.at)
+        if change.kind in ("document_added", "register"):
+            materials_evaluate(claim, now=change.at, process=process)
         clocks_sync(claim, change.at, process=process)
+
+
+@on_claim_change()
+def claim_reacted(change: ClaimChange) -> None:
+    """What the system does on its own after a change: resume a claim whose materials are now
+    complete, send the consolidated notice at registration, straight-through review."""
+    claim = change.claim
+    process = claim.process
+    if change.kind == "document_added":
+        resume_if_complete(claim, process)
+    elif change.kind == "register":
+        notice_if_missing(claim, process)
     if change.kind in REVIEW_TRIGGERS:
         auto_review(claim, now=change.at)

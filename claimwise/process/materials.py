@@ -132,21 +132,14 @@ def materials_notice_send(
     )
 
 
-def on_submitted_or_uploaded(
-    claim: Claim, *, now: dt.datetime, documents: tuple[str, ...] | None = None, process: ClaimProcess | None = None
-) -> ClaimProcess:
-    """Evaluate completeness; a claim waiting only for documents resumes once everything is in."""
-    process = materials_evaluate(claim, now=now, documents=documents, process=process)
+def resume_if_complete(claim: Claim, process: ClaimProcess) -> None:
+    """A claim waiting only for documents resumes once everything is in."""
     if process.documents_complete and claim.status == ClaimStatus.AWAITING_DOCUMENTS:
-        claim_resume(
-            actor=None, claim_id=claim.pk, note=_("Every required material has been received.")
-        )
-    return process
+        claim_resume(actor=None, claim_id=claim.pk, note=_("Every required material has been received."))
 
 
-def on_registered(claim: Claim, *, now: dt.datetime) -> None:
+def notice_if_missing(claim: Claim, process: ClaimProcess) -> None:
     """Registered with materials missing: the system sends the one consolidated notice at once."""
-    process = materials_evaluate(claim, now=now)
     if process.definition_id is not None and process.missing_materials and claim.documents_requests == 0:
         materials_notice_send(
             actor=None, claim_id=claim.pk, note=_("Sent automatically when the claim was registered.")
