@@ -8,6 +8,7 @@ when the rule is saved, with the position of the problem, not when a claim meets
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -126,6 +127,117 @@ def _f(value: Decimal | int | None) -> Decimal:
     return Decimal(value or 0)
 
 
+# What the facts are made of, as `values()` names: one row per claim for batch evaluation.
+FACT_SOURCE = (
+    "id",
+    "line",
+    "loss_type",
+    "channel",
+    "complexity",
+    "priority",
+    "claimed_amount",
+    "assessed_amount",
+    "incident_at",
+    "reported_at",
+    "late_report",
+    "policy_id",
+    "policy__sum_insured",
+    "policy__effective_from",
+    "policy__effective_to",
+    "policy__status",
+    "coverage_id",
+    "coverage__limit",
+    "coverage__deductible",
+)
+
+
+class Facts(Mapping[str, Any]):
+    """A claim's facts for `rule-engine`. The costly ones (documents received, prior claims) are read
+    only when a rule gets that far: `a and b` stops at the first false term."""
+
+    def __init__(self, values: dict[str, Any], lazy: dict[str, Callable[[], Any]]) -> None:
+        self._values = values
+        self._lazy = lazy
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            self._values[name] = self._lazy.pop(name)()
+        return self._values[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._values[name] = value
+        self._lazy.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values or name in self._lazy
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FACT_TYPES)
+
+    def __len__(self) -> int:
+        return len(FACT_TYPES)
+
+
+def _prior_claims(claim_id: int, policy_id: int, reported_at: dt.datetime) -> Decimal:
+    return Decimal(
+        Claim.objects.filter(
+            policy_id=policy_id, reported_at__gte=reported_at - dt.timedelta(days=365), reported_at__lt=reported_at
+        )
+        .exclude(pk=claim_id)
+        .count()
+    )
+
+
+def _documents(claim_id: int) -> tuple[str, ...]:
+    from claimwise.claims.models import Document
+
+    return tuple(Document.objects.filter(claim_id=claim_id).values_list("doc_type", flat=True).distinct())
+
+
+def facts_from_values(
+    v: Mapping[str, Any],
+    *,
+    documents: tuple[str, ...] | None = None,
+    documents_complete: bool = False,
+    prior_claims_12m: int | None = None,
+    risk_score: Decimal | float = 0,
+) -> Facts:
+    """Facts from one row of `FACT_SOURCE` values; what is not given is read when a rule needs it."""
+    incident_at, reported_at = v["incident_at"], v["reported_at"]
+    starts, ends = v["policy__effective_from"], v["policy__effective_to"]
+    values: dict[str, Any] = {
+        "line": v["line"],
+        "loss_type": v["loss_type"],
+        "channel": v["channel"],
+        "complexity": v["complexity"],
+        "priority": v["priority"],
+        "claimed_amount": _f(v["claimed_amount"]),
+        "assessed_amount": _f(v["assessed_amount"]),
+        "sum_insured": _f(v["policy__sum_insured"]),
+        "coverage_limit": _f(v["coverage__limit"]),
+        "deductible": _f(v["coverage__deductible"]),
+        "days_since_inception": Decimal((incident_at - starts).total_seconds() / 86400).quantize(Decimal("0.01")),
+        "report_delay_hours": Decimal((reported_at - incident_at).total_seconds() / 3600).quantize(Decimal("0.01")),
+        "incident_hour": Decimal(timezone.localtime(incident_at).hour),
+        "documents_complete": documents_complete,
+        "policy_status": v["policy__status"],
+        "policy_in_force": starts <= incident_at <= ends and v["policy__status"] == "active",
+        "coverage_match": v["coverage_id"] is not None,
+        "late_report": v["late_report"],
+        "risk_score": Decimal(str(risk_score)),
+    }
+    lazy: dict[str, Callable[[], Any]] = {}
+    if documents is None:
+        lazy["documents"] = lambda: _documents(v["id"])
+    else:
+        values["documents"] = tuple(documents)
+    if prior_claims_12m is None:
+        lazy["prior_claims_12m"] = lambda: _prior_claims(v["id"], v["policy_id"], reported_at)
+    else:
+        values["prior_claims_12m"] = Decimal(prior_claims_12m)
+    return Facts(values, lazy)
+
+
 def claim_facts(
     claim: Claim,
     *,
@@ -133,49 +245,34 @@ def claim_facts(
     documents_complete: bool = False,
     prior_claims_12m: int | None = None,
     risk_score: Decimal | float = 0,
-) -> dict[str, Any]:
-    """The facts of one claim. Callers that already know the documents or the prior-claim count
-    pass them in (batch evaluation), otherwise they are read here."""
-    policy = claim.policy
-    coverage = claim.coverage
-    if documents is None:
-        documents = tuple(claim.documents.values_list("doc_type", flat=True).distinct())
-    if prior_claims_12m is None:
-        prior_claims_12m = (
-            Claim.objects.filter(
-                policy_id=claim.policy_id,
-                reported_at__gte=claim.reported_at - dt.timedelta(days=365),
-                reported_at__lt=claim.reported_at,
-            )
-            .exclude(pk=claim.pk)
-            .count()
-        )
-    incident_local = timezone.localtime(claim.incident_at)
-    in_period = policy.effective_from <= claim.incident_at <= policy.effective_to
-    return {
+) -> Facts:
+    """The facts of one claim (with its policy and coverage loaded)."""
+    policy, coverage = claim.policy, claim.coverage
+    values = {
+        "id": claim.pk,
         "line": claim.line,
         "loss_type": claim.loss_type,
         "channel": claim.channel,
         "complexity": claim.complexity,
         "priority": claim.priority,
-        "claimed_amount": _f(claim.claimed_amount),
-        "assessed_amount": _f(claim.assessed_amount),
-        "sum_insured": _f(policy.sum_insured),
-        "coverage_limit": _f(coverage.limit if coverage else 0),
-        "deductible": _f(coverage.deductible if coverage else 0),
-        "days_since_inception": Decimal((claim.incident_at - policy.effective_from).total_seconds() / 86400).quantize(
-            Decimal("0.01")
-        ),
-        "report_delay_hours": Decimal((claim.reported_at - claim.incident_at).total_seconds() / 3600).quantize(
-            Decimal("0.01")
-        ),
-        "incident_hour": Decimal(incident_local.hour),
-        "prior_claims_12m": Decimal(prior_claims_12m),
-        "documents": tuple(documents),
-        "documents_complete": documents_complete,
-        "policy_status": policy.status,
-        "policy_in_force": in_period and policy.status == "active",
-        "coverage_match": coverage is not None,
+        "claimed_amount": claim.claimed_amount,
+        "assessed_amount": claim.assessed_amount,
+        "incident_at": claim.incident_at,
+        "reported_at": claim.reported_at,
         "late_report": claim.late_report,
-        "risk_score": Decimal(str(risk_score)),
+        "policy_id": claim.policy_id,
+        "policy__sum_insured": policy.sum_insured,
+        "policy__effective_from": policy.effective_from,
+        "policy__effective_to": policy.effective_to,
+        "policy__status": policy.status,
+        "coverage_id": claim.coverage_id,
+        "coverage__limit": coverage.limit if coverage else None,
+        "coverage__deductible": coverage.deductible if coverage else None,
     }
+    return facts_from_values(
+        values,
+        documents=documents,
+        documents_complete=documents_complete,
+        prior_claims_12m=prior_claims_12m,
+        risk_score=risk_score,
+    )

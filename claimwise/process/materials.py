@@ -23,6 +23,7 @@ from claimwise.accounts.models import User
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.claims.services import claim_request_documents, claim_resume
+from claimwise.core import rows
 from claimwise.core.errors import ValidationFailed
 from claimwise.process.facts import claim_facts, compile_expression
 from claimwise.process.models import ClaimProcess, MaterialRequirement
@@ -67,16 +68,8 @@ def materials_checklist(
     if documents is None:
         documents = tuple(claim.documents.values_list("doc_type", flat=True).distinct())
     conditional = [r.condition for r in requirements if r.condition.strip()]
-    facts = (
-        claim_facts(
-            claim,
-            documents=documents,
-            # One query fewer on every submit and upload unless a condition asks for it.
-            prior_claims_12m=None if any("prior_claims_12m" in c for c in conditional) else 0,
-        )
-        if conditional
-        else {}
-    )
+    # Prior claims are counted only if a condition gets that far (the facts are lazy).
+    facts = claim_facts(claim, documents=documents) if conditional else None
     needed = [r for r in requirements if not r.condition.strip() or compile_expression(r.condition).matches(facts)]
     return [MaterialStatus(r.key, r.doc_type, r.label, r.doc_type in documents) for r in needed]
 
@@ -101,7 +94,7 @@ def materials_evaluate(
     process.documents_complete = complete
     process.missing_materials = missing
     if process.pk is None:
-        process.save()
+        rows.insert(process)  # a new claim's process row, on the submit's hot path
     else:
         process.save(update_fields=["documents_complete", "documents_complete_at", "missing_materials", "updated_at"])
     return process

@@ -44,6 +44,7 @@ from claimwise.process.progress import (
     open_claims,
     processes_bind_missing,
 )
+from claimwise.process.review import evaluate_auto_review
 
 S = ClockState
 CLAIM_FIELDS = ("id", "line", "status", "complexity", "claimed_amount", "incident_at", "reported_at", "limitation_date")
@@ -245,9 +246,9 @@ def _grouped(ids: list[int], rows: list[tuple[Any, ...]]) -> dict[int, list[tupl
     return grouped
 
 
-# The evaluations run on every batch, in order. Add further ones here (e.g. straight-through review):
-# each takes the batch and returns the rows it wrote.
-PER_BATCH_EVALUATIONS: list[BatchEvaluation] = [evaluate_clocks]
+# The evaluations run on every batch, in order; each takes the batch and returns the rows it wrote
+# (straight-through review: the claims it moved on).
+PER_BATCH_EVALUATIONS: list[BatchEvaluation] = [evaluate_clocks, evaluate_auto_review]
 
 
 @dataclass(slots=True)

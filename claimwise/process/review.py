@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -28,20 +28,24 @@ from django.utils.translation import gettext as _
 from claimwise.accounts.models import User
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim, ClaimEvent, Decision, Document
+from claimwise.claims.selectors import claim_get
 from claimwise.claims.services import claim_approve, claim_assess, claim_register, claim_submit_for_approval
 from claimwise.core.audit import audit_record
 from claimwise.core.errors import DomainError
 from claimwise.process.choices import DefinitionStatus
-from claimwise.process.facts import claim_facts, compile_expression
+from claimwise.process.facts import FACT_SOURCE, Facts, claim_facts, compile_expression, facts_from_values
 from claimwise.process.materials import claim_process
 from claimwise.process.models import AutoReviewRule, MaterialRequirement, ProcessDefinition
 from claimwise.process.setup import line_setup
+
+if TYPE_CHECKING:
+    from claimwise.process.recompute import ClaimBatch
 
 REVIEWABLE = frozenset({ClaimStatus.REPORTED, ClaimStatus.REGISTERED})
 _reviewing: ContextVar[bool] = ContextVar("claimwise_auto_reviewing", default=False)
 
 
-def first_match(rules: Iterable[AutoReviewRule], facts: dict[str, Any]) -> AutoReviewRule | None:
+def first_match(rules: Iterable[AutoReviewRule], facts: Mapping[str, Any]) -> AutoReviewRule | None:
     for rule in rules:
         if compile_expression(rule.expression).matches(facts):
             return rule
@@ -141,7 +145,7 @@ def _materials_by_loss_type(line: str) -> dict[str, list[MaterialRequirement]] |
     return result
 
 
-def facts_batch(claims: list[Claim]) -> list[dict[str, Any]]:
+def facts_batch(claims: list[Claim]) -> list[Facts]:
     """Facts for many claims with a fixed number of queries: documents, prior claims and
     completeness against the line's current published materials."""
     ids = [c.pk for c in claims]
@@ -211,3 +215,32 @@ def review_dry_run(
         if outcome in ("deny", "partial"):
             run.would_have_erred.append(claim.number or str(claim.pk))
     return run
+
+
+# --- the periodic pass ----------------------------------------------------------------------------
+
+
+def evaluate_auto_review(batch: ClaimBatch) -> int:
+    """Per batch of the periodic pass: unassessed claims of lines with active rules are evaluated
+    again (a rule activated since, a risk score lowered) and the matching ones go straight through.
+    One query for the candidates' facts; documents and prior claims are read only for claims a rule
+    gets that far with."""
+    candidates = {
+        f.claim_id: f.line for f in batch.facts if f.status in REVIEWABLE and line_setup(f.line).rules
+    }
+    if not candidates:
+        return 0
+    matched: list[tuple[int, AutoReviewRule]] = []
+    for values in Claim.objects.filter(pk__in=list(candidates)).values(*FACT_SOURCE):
+        process = batch.processes.get(values["id"])
+        complete = process is not None and process[3] is not None  # documents_complete_at
+        rule = first_match(line_setup(values["line"]).rules, facts_from_values(values, documents_complete=complete))
+        if rule is not None:
+            matched.append((values["id"], rule))
+    acted = 0
+    for claim_id, _rule in matched:
+        with transaction.atomic():
+            claim = claim_get(claim_id, user=None, for_update=True)
+            if auto_review(claim, now=batch.now) is not None:
+                acted += 1
+    return acted

@@ -136,3 +136,24 @@ def test_a_broken_rule_is_refused_with_its_position(world: dict[str, Any]) -> No
     with pytest.raises(ValidationFailed) as unknown:
         review_dry_run(actor=world["supervisor"], line="motor", expression="amount_claimed < 5")
     assert "amount_claimed" in unknown.value.detail[0]["message"] and unknown.value.detail[0]["position"] == 0
+
+
+def test_the_periodic_pass_reviews_claims_a_new_rule_covers(world: dict[str, Any]) -> None:
+    from django.utils import timezone
+
+    from claimwise.process.recompute import clocks_recompute_all
+
+    builders.definition()
+    waiting = factories.claim(actor=world["customer"], policy=world["policy"], loss_type="glass", claimed_amount="1500")
+    for doc_type in ("claim_form", "damage_photo"):
+        upload(waiting, world["customer"], doc_type)
+    other = factories.claim(actor=world["customer"], policy=world["policy"], loss_type="glass", claimed_amount="9000")
+    assert Claim.objects.get(pk=waiting.pk).status == ClaimStatus.REPORTED  # no rule yet
+
+    builders.rule(GLASS)  # activated later: the next pass picks the claim up
+    result = clocks_recompute_all(timezone.now())
+    assert result.per_evaluation["evaluate_auto_review"] == 1
+    assert Claim.objects.get(pk=waiting.pk).status == ClaimStatus.APPROVED
+    assert Claim.objects.get(pk=other.pk).status == ClaimStatus.REPORTED
+    assert clocks_recompute_all(timezone.now()).per_evaluation["evaluate_auto_review"] == 0
+    assert audit_verify().ok
