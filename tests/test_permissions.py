@@ -106,6 +106,7 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/process/authority"):                      (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     ("POST", "/process/authority"):                     (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201),
     ("GET", "/process/kpis/one-time-notice"):           (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("POST", "/process/claims/{claim_id}/callback"):    (403, 404, 200, 404, 403, 200, 403, 403, 403, 404, 403),
     # Process definitions: staff read them, administrators change them.
     ("GET", "/process/definitions"):                    (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     ("GET", "/process/definitions/{definition_id}"):    (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
@@ -338,6 +339,7 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, Callable[[World], Any]]] = {
     ("GET", "/process/authority"): (None, lambda w: None),
     ("POST", "/process/authority"): (None, lambda w: {"role": "handler", "max_amount": "5000.00"}),
     ("GET", "/process/kpis/one-time-notice"): (None, lambda w: None),
+    ("POST", "/process/claims/{claim_id}/callback"): ("paid", lambda w: {"note": "客户满意"}),
     ("GET", "/process/definitions"): (None, lambda w: None),
     ("GET", "/process/definitions/{definition_id}"): (None, lambda w: None),
     ("GET", "/process/definitions/{definition_id}/export"): (None, lambda w: None),
@@ -474,7 +476,11 @@ def test_list_is_scoped(w: World, role: str, sees_owner: bool, sees_other: bool)
 _STATEFUL = [
     op
     for op, row in MATRIX.items()
-    if op[0] == "POST" and "{claim_id}" in op[1] and op[1] != "/claims/{claim_id}/shares" and min(row) < 300
+    if op[0] == "POST"
+    and "{claim_id}" in op[1]
+    # Sharing works in any state; a callback is due after payment, closed or not.
+    and op[1] not in ("/claims/{claim_id}/shares", "/process/claims/{claim_id}/callback")
+    and min(row) < 300
 ]
 
 

@@ -23,9 +23,10 @@ from claimwise.core.errors import NotFound, ValidationFailed
 from claimwise.process import services
 from claimwise.process.authority import approval_sign, authority_for
 from claimwise.process.choices import RuleStatus
+from claimwise.process.clocks import callback_record, claim_clock_views
 from claimwise.process.facts import FACT_HELP, FACT_TYPES
 from claimwise.process.materials import claim_process, materials_checklist, materials_notice_send, one_time_notice_rate
-from claimwise.process.models import AuthorityLimit, AutoReviewRule, ClaimClock, ProcessStep
+from claimwise.process.models import AuthorityLimit, AutoReviewRule, ProcessStep
 from claimwise.process.review import review_dry_run
 from claimwise.process.stepchecks import step_checklist, step_checks_confirm
 
@@ -55,12 +56,14 @@ class ClockOut(Schema):
     kind: str
     label: str
     step_key: str
+    statutory: bool = Field(description="set by law (Insurance Law art. 23–26), not by the company")
     started_at: dt.datetime
     due_at: dt.datetime
     state: str
     state_label: str
+    remaining: str = Field(description="time left (or overdue), for people to read")
     stopped_at: dt.datetime | None
-    provisional: bool
+    provisional: bool = Field(description="working days counted before that year's official holiday schedule")
 
 
 class CheckOut(Schema):
@@ -123,9 +126,9 @@ def get_claim_process(request: HttpRequest, claim_id: int) -> dict[str, Any]:
         if definition is not None and process.step_key
         else None
     )
-    clocks = ClaimClock.objects.filter(claim_id=claim.pk).order_by("due_at", "pk")
+    clocks = claim_clock_views(claim)
     if not staff:
-        clocks = clocks.exclude(kind="step")  # internal service levels; the law and promises are shown
+        clocks = [c for c in clocks if c.clock.kind != "step"]  # internal service levels stay inside
     authority = None
     if staff and claim.status == "pending_approval" and user.role in (Role.HANDLER, Role.REVIEWER, Role.SUPERVISOR):
         found = authority_for(user, claim)
@@ -158,17 +161,19 @@ def get_claim_process(request: HttpRequest, claim_id: int) -> dict[str, Any]:
         "documents_requests": claim.documents_requests,
         "clocks": [
             {
-                "kind": c.kind,
-                "label": c.get_kind_display(),
-                "step_key": c.step_key,
-                "started_at": c.started_at,
-                "due_at": c.due_at,
-                "state": c.state,
-                "state_label": c.get_state_display(),
-                "stopped_at": c.stopped_at,
-                "provisional": c.provisional,
+                "kind": v.clock.kind,
+                "label": v.label,
+                "step_key": v.clock.step_key,
+                "statutory": v.statutory,
+                "started_at": v.clock.started_at,
+                "due_at": v.clock.due_at,
+                "state": v.state,
+                "state_label": v.state_label,
+                "remaining": v.remaining_label,
+                "stopped_at": v.clock.stopped_at,
+                "provisional": v.clock.provisional,
             }
-            for c in clocks
+            for v in clocks
         ],
         "next_due_at": process.next_due_at,
         "urgency": process.urgency,
@@ -181,6 +186,10 @@ def get_claim_process(request: HttpRequest, claim_id: int) -> dict[str, Any]:
         "authority": authority,
         "auto_review_rule": process.auto_review_rule.code if staff and process.auto_review_rule else None,
     }
+
+
+class NoteIn(In):
+    note: str = Field("", max_length=2000)
 
 
 class MaterialsNoticeIn(In):
@@ -243,6 +252,19 @@ def sign_approval(request: HttpRequest, claim_id: int, payload: SignIn) -> Statu
     check_role(user, frozenset({Role.HANDLER, Role.REVIEWER, Role.SUPERVISOR}))
     signature = approval_sign(actor=user, claim_id=claim_id, amount=payload.amount, note=payload.note)
     return Status(201, {"signed_by": user.username, "amount": signature.amount, "signed_at": signature.signed_at})
+
+
+class CallbackOut(Schema):
+    callback_done_at: dt.datetime
+
+
+@router.post("/claims/{int:claim_id}/callback", response={200: CallbackOut, **ERRORS}, summary="Record the callback")
+def record_callback(request: HttpRequest, claim_id: int, payload: NoteIn) -> dict[str, Any]:
+    """机动车辆保险理赔管理指引: the customer was called back after payment (stops the 15-working-day clock)."""
+    user = _user(request)
+    claim_get(claim_id, user=user)
+    process = callback_record(actor=user, claim_id=claim_id, note=payload.note)
+    return {"callback_done_at": process.callback_done_at}
 
 
 # --- auto-review rules ----------------------------------------------------------------------------

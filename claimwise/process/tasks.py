@@ -252,7 +252,9 @@ class TickResult:
     breaches: int
 
 
-def clocks_tick(now: dt.datetime | None = None, *, batch_size: int = 5000, workers: int | None = None) -> TickResult:
+def clocks_tick(
+    now: dt.datetime | None = None, *, batch_size: int = 5000, workers: int | None = None, full: bool = False
+) -> TickResult:
     """One run of the deadline job at `now` (tests pass a frozen time). `workers`: processes for the
     recompute pass (default `settings.CLAIMWISE_CLOCK_WORKERS`, else 1)."""
     now = now or timezone.now()
@@ -261,7 +263,7 @@ def clocks_tick(now: dt.datetime | None = None, *, batch_size: int = 5000, worke
     registered = force_registrations(now)
     workers = workers or int(getattr(settings, "CLAIMWISE_CLOCK_WORKERS", 1))
     fingerprint = _rules_fingerprint()
-    full = cache.get(FINGERPRINT_KEY) != fingerprint
+    full = full or cache.get(FINGERPRINT_KEY) != fingerprint
     recompute = clocks_recompute_all(now, batch_size=batch_size, workers=workers, full=full)
     cache.set(FINGERPRINT_KEY, fingerprint, None)
     marked = mark_breaches(now)

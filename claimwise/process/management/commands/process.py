@@ -8,6 +8,7 @@ claimwise process import FILE [--publish]
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from claimwise.process.transfer import FORMATS, definition_import, dump_document
 
 
 class Command(BaseCommand):
-    help = "Process definitions: install the presets, export one in the shared format, import one."
+    help = (
+        "Process definitions: install the presets, export one in the shared format, import one; "
+        "run the deadline job (tick)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -36,6 +40,11 @@ class Command(BaseCommand):
         imp = sub.add_parser("import", help="import a claimwise.process/v1 file (JSON or YAML) as a draft")
         imp.add_argument("file", help="path, or - for standard input")
         imp.add_argument("--publish", action="store_true", help="publish it at once")
+        tick = sub.add_parser(
+            "tick", help="run the deadline job now: forced registration, clocks, warnings and breaches, review"
+        )
+        tick.add_argument("--full", action="store_true", help="compare every stored clock, final ones included")
+        tick.add_argument("--workers", type=int, help="worker processes over id ranges (PostgreSQL)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -45,6 +54,18 @@ class Command(BaseCommand):
             if isinstance(exc.detail, list):
                 lines += [f"  {p.get('field')}: {p.get('message')}" for p in exc.detail]
             raise CommandError("\n".join(lines)) from exc
+
+    def _tick(self, opts: dict[str, Any]) -> None:
+        from claimwise.process.tasks import clocks_tick
+
+        started = time.monotonic()
+        result = clocks_tick(workers=opts["workers"], full=opts["full"])
+        r = result.recompute
+        self.stdout.write(
+            f"registered by the system: {result.registered}; claims recomputed: {r.claims} "
+            f"(rows written {r.written}, {r.per_evaluation}); warnings: {result.warnings}; "
+            f"breaches: {result.breaches}; {time.monotonic() - started:.1f} s"
+        )
 
     def _presets(self, opts: dict[str, Any]) -> None:
         for result in presets_install(actor=None, publish=opts["publish"]):
