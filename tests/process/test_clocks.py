@@ -420,7 +420,10 @@ def test_a_submit_costs_one_insert_for_all_its_clocks(world: dict[str, Any]) -> 
     ours = [q["sql"] for q in ctx.captured_queries if "process_" in q["sql"]]
     # The process row (inserted once, with its next deadline) and one bulk insert of the clocks.
     assert len(ours) == 2, ours
-    assert len(ctx.captured_queries) == 12, [q["sql"] for q in ctx.captured_queries]
+    # The whole submit (staff, no idempotency key): PostgreSQL takes the claim id first and links the
+    # audit chain in one statement, SQLite needs two more (see tests/claims/test_fnol_response.py).
+    total = 10 if connection.vendor == "postgresql" else 12
+    assert len(ctx.captured_queries) == total, [q["sql"] for q in ctx.captured_queries]
     assert ClaimClock.objects.filter(claim=claim).count() == 5
     assert ClaimProcess.objects.get(claim=claim).next_due_kind == K.STEP
 
