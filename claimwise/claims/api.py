@@ -89,6 +89,9 @@ def claim_out(claim: Claim, user: User) -> dict[str, Any]:
         "handler": claim.handler.get_full_name() or claim.handler.username if claim.handler else None,
         "team": claim.team.name if claim.team else None,
         "documents_requests": claim.documents_requests,
+        "payee": {"name": claim.payee_name, "bank_name": claim.payee_bank, "account_masked": claim.payee_account_masked}
+        if claim.payee_account
+        else None,
         "version": claim.version,
         "allowed_actions": [a.value for a in allowed_actions(claim, user.role)],
         "status_changed_at": claim.status_changed_at,
@@ -143,6 +146,9 @@ def submit_claim(
         channel=payload.channel.value if payload.channel else (Channel.API if user.role in STAFF_ROLES else None),
         insured_id_number=payload.insured_id_number,
         idempotency_key=idempotency_key,
+        payee=services.Payee(payload.payee.name, payload.payee.account, payload.payee.bank_name)
+        if payload.payee
+        else None,
     )
     if not result.replayed:
         return Status(201, _new_claim_out(result.claim, user))

@@ -96,6 +96,10 @@ class Claim(TimeStampedModel):
         _("complexity"), max_length=10, choices=Complexity.choices, default=Complexity.STANDARD
     )
     documents_requests = models.PositiveSmallIntegerField(_("missing-documents notices"), default=0)
+    # Where the claimant wants to be paid, given at report time (PIPL: the account is encrypted).
+    payee_name = models.CharField(_("payee"), max_length=100, blank=True, default="", db_default="")
+    payee_bank = models.CharField(_("payee's bank"), max_length=100, blank=True, default="", db_default="")
+    payee_account = EncryptedTextField(_("payee's bank account"), blank=True, null=True)
     registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -118,6 +122,10 @@ class Claim(TimeStampedModel):
             super().refresh_from_db(*args, **kwargs)
         finally:
             self.__dict__.pop("_lifecycle_unlocked", None)
+
+    @property
+    def payee_account_masked(self) -> str:
+        return mask(self.payee_account, head=0, tail=4)
 
     def current_decision(self) -> Decision | None:
         return self.decisions.order_by("-decided_at", "-pk").first()

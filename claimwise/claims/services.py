@@ -160,6 +160,24 @@ def triage(line: str, loss_type: str, amount: Decimal) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class Payee:
+    """Where an approved claim is paid, as the claimant gives it at report time."""
+
+    name: str
+    account: str
+    bank_name: str = ""
+
+
+def _account(value: str) -> str:
+    return "".join(value.split())
+
+
+def _account_valid(value: str) -> bool:
+    account = _account(value)
+    return account.isdigit() and 12 <= len(account) <= 30
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     claim: Claim
     replayed: bool
@@ -203,11 +221,12 @@ def claim_submit(
     currency: str | None = None,
     insured_id_number: str | None = None,
     idempotency_key: str | None = None,
+    payee: Payee | None = None,
 ) -> SubmitResult:
     """First notice of loss (P2). With an idempotency key, a retried submit — also after a crash
     between commit and response — returns the claim the first one created, never a second one.
     Insurance Law art. 21: a late report is flagged, never refused."""
-    payload = {
+    payload: dict[str, Any] = {
         "policy_number": policy_number,
         "incident_at": incident_at.astimezone(dt.UTC).isoformat(),  # one moment, whatever the offset
         "incident_place": incident_place,
@@ -218,6 +237,8 @@ def claim_submit(
         "currency": currency,
         "insured_id_number": keyed_hash(insured_id_number) if insured_id_number else None,
     }
+    if payee is not None:  # only when given, so fingerprints of submits without one stay as they were
+        payload["payee"] = [payee.name, payee.bank_name, keyed_hash(payee.account)]
     fingerprint = _fingerprint(payload)
     if idempotency_key:
         replay = _replay(actor, idempotency_key, fingerprint)
@@ -237,6 +258,7 @@ def claim_submit(
             insured_id_number=insured_id_number,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            payee=payee,
         )
     except IntegrityError:
         # A concurrent submit with the same key won the race; answer with its claim.
@@ -353,6 +375,7 @@ def _claim_create(
     insured_id_number: str | None,
     idempotency_key: str | None,
     fingerprint: str,
+    payee: Payee | None = None,
 ) -> Claim:
     if actor.role not in SUBMIT_ROLES:
         raise PermissionDenied()
@@ -369,6 +392,10 @@ def _claim_create(
         errors["currency"] = _("Claims on this policy must be in %(currency)s.") % {"currency": policy.currency}
     if not incident_place.strip():
         errors["incident_place"] = _("Enter where the incident happened.")
+    if payee is not None and not _account_valid(payee.account):
+        errors["payee.account"] = _("A bank account number has 12 to 30 digits.")
+    if payee is not None and not payee.name.strip():
+        errors["payee.name"] = _("Give the payee's name.")
     if errors:
         raise ValidationFailed(errors)
 
@@ -397,6 +424,9 @@ def _claim_create(
         currency=policy.currency,
         claimed_amount=claimed_amount,
         reserve=claimed_amount,
+        payee_name=payee.name.strip() if payee else "",
+        payee_bank=payee.bank_name.strip() if payee else "",
+        payee_account=_account(payee.account) if payee else None,
         priority=priority,
         complexity=complexity,
     )
@@ -673,8 +703,8 @@ def claim_request_payment(
     *, actor: User | None, claim_id: int, payee_name: str, bank_account: str, bank_name: str = "", note: str = ""
 ) -> Claim:
     """No payment before approval; pays what was approved and not yet paid."""
-    account = "".join(bank_account.split())
-    if bank_account and not (account.isdigit() and 12 <= len(account) <= 30):
+    account = _account(bank_account)
+    if bank_account and not _account_valid(account):
         raise ValidationFailed({"bank_account": _("A bank account number has 12 to 30 digits.")})
 
     def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:

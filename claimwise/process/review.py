@@ -29,7 +29,13 @@ from claimwise.accounts.models import User
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim, ClaimEvent, Decision, Document
 from claimwise.claims.selectors import claim_get
-from claimwise.claims.services import claim_approve, claim_assess, claim_register, claim_submit_for_approval
+from claimwise.claims.services import (
+    claim_approve,
+    claim_assess,
+    claim_register,
+    claim_request_payment,
+    claim_submit_for_approval,
+)
 from claimwise.core.audit import audit_record
 from claimwise.core.errors import DomainError
 from claimwise.process.choices import DefinitionStatus
@@ -86,6 +92,15 @@ def _straight_through(claim: Claim, rule: AutoReviewRule) -> None:
     claim_assess(actor=None, claim_id=claim.pk, note=note)
     claim_submit_for_approval(actor=None, claim_id=claim.pk, assessed_amount=claim.claimed_amount, note=note)
     claim_approve(actor=None, claim_id=claim.pk, amount=claim.claimed_amount, note=note)
+    if claim.payee_account:  # the claimant said where to pay: straight on to payment
+        claim_request_payment(
+            actor=None,
+            claim_id=claim.pk,
+            payee_name=claim.payee_name,
+            bank_account=claim.payee_account,
+            bank_name=claim.payee_bank,
+            note=note,
+        )
 
 
 def _record_stop(claim: Claim, rule: AutoReviewRule, refusal: DomainError, now: dt.datetime) -> None:

@@ -178,6 +178,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             actions = [Action.APPROVE, Action.APPROVE, Action.APPROVE_PARTIAL, Action.APPROVE_PARTIAL, Action.DENY]
         action = data.draw(st.sampled_from(actions or [Action.WITHDRAW]), label="action")
         roles = [r for r in ROLES if r not in BLIND and self.world[r].role in TRANSITIONS[action].roles]
+        if action in (Action.APPROVE, Action.APPROVE_PARTIAL):  # progress: someone with authority, four eyes
+            assessor = assessor_id(Claim.objects.get(pk=self.claim_id))
+            roles = [
+                r for r in roles if self.world[r].role in LEGACY_DECIDERS and self.world[r].pk != assessor
+            ] or roles
         role = data.draw(st.sampled_from(roles), label="role")
         self._step(action, role, data.draw(params_for(action, valid=True), label="params"))
 

@@ -157,3 +157,29 @@ def test_the_periodic_pass_reviews_claims_a_new_rule_covers(world: dict[str, Any
     assert Claim.objects.get(pk=other.pk).status == ClaimStatus.REPORTED
     assert clocks_recompute_all(timezone.now()).per_evaluation["evaluate_auto_review"] == 0
     assert audit_verify().ok
+
+
+def test_with_a_payee_on_file_the_claim_goes_on_to_payment(world: dict[str, Any], setup: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from claimwise.claims.models import Payment
+    from claimwise.claims.services import Payee, claim_submit
+
+    claim = claim_submit(
+        actor=world["customer"],
+        policy_number=world["policy"].number,
+        incident_at=timezone.now() - dt.timedelta(hours=2),
+        incident_place="北京市海淀区",
+        loss_type="glass",
+        claimed_amount="1200",
+        payee=Payee("张伟", "6222020200112233445", "中国工商银行"),
+    ).claim
+    for doc_type in ("claim_form", "damage_photo"):
+        upload(claim, world["customer"], doc_type)
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.PAYMENT_PENDING
+    payment = Payment.objects.get(claim=claim)
+    assert (payment.payee_name, payment.bank_account, payment.amount) == ("张伟", "6222020200112233445", claim.claimed_amount)
+    assert payment.requested_by is None
