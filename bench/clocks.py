@@ -11,7 +11,8 @@ set-based SQL (`INSERT .. SELECT generate_series`), not one by one: a realistic 
 (reported to paid-not-closed, awaiting documents included) over six lines of business, reported over
 the last 90 days, each bound to its line's published definition (steps and presets).
 
-Two timed passes of `clocks_recompute_all(now)`:
+Two timed passes of `clocks_recompute_all(now)` (every per-batch evaluation: the clocks and
+straight-through review with the starter auto-review rules active):
 - cold: the clock table emptied first, so every claim's clocks are planned and inserted;
 - steady: the same `now` again, nothing changed: every claim is read, planned and compared, nothing
   is written (what the periodic job mostly does).
@@ -265,6 +266,11 @@ def main() -> None:
         fresh = True
     if fresh:
         print(f"generated {args.claims} claims in {generate(args.claims):.1f} s (not counted)")
+    # The periodic pass also evaluates straight-through review: the starter rules (motor glass,
+    # health outpatient) are active, so the unassessed claims of those lines are evaluated each pass.
+    from claimwise.process.services import starter_rules_install
+
+    starter_rules_install(actor=None)
     now = timezone.now()
     print(f"engine          PostgreSQL ({args.database_url}), {os.cpu_count()} cores")
     if not args.skip_cold:
