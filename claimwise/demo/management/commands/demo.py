@@ -26,6 +26,9 @@ class Command(BaseCommand):
         if not Claim.objects.exists():
             self.stdout.write(f"Seeding {opts['claims']} demo claims (first run only)…")
             call_command("seed", claims=opts["claims"])
+            # Every open demo claim gets its process and deadline clocks now, not at the first tick.
+            self.stdout.write("Computing the demo claims' deadlines…")
+            call_command("process", "tick")
         else:
             from claimwise.demo.seed import print_demo_logins
 
