@@ -27,7 +27,7 @@ from unfold.enums import ActionVariant
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget
 
-from claimwise.accounts.choices import Role
+from claimwise.accounts.choices import Role, Skill
 from claimwise.accounts.models import ApiToken, Branch, PartnerOrganization, Team, User
 from claimwise.accounts.services import (
     USER_UPDATABLE,
@@ -139,7 +139,18 @@ class TeamAdmin(ReferenceAdmin):
     list_filter = ("branch", "is_specialist")
     list_select_related = ("branch",)
     search_fields = ("code", "name")
-    fields = ("code", "name", "branch", "is_specialist")
+    fields = ("code", "name", "branch", "is_specialist", "skills")
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "skills":
+            return forms.MultipleChoiceField(
+                label=db_field.verbose_name,
+                help_text=db_field.help_text,
+                choices=Skill.choices,
+                required=False,
+                widget=UnfoldAdminCheckboxSelectMultipleWidget,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(PartnerOrganization)
@@ -200,7 +211,7 @@ class UserAdmin(DjangoUserAdmin, BackOfficeModelAdmin):  # type: ignore[misc]  #
     filter_horizontal = ()
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Role and scope"), {"fields": ("role", "branch", "team", "lines", "partner")}),
+        (_("Role and scope"), {"fields": ("role", "branch", "team", "lines", "partner", "is_available")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
         (_("Status"), {"fields": ("is_active", "is_demo", "is_staff", "is_superuser")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),

@@ -21,3 +21,11 @@ class PartnerKind(models.TextChoices):
     REPAIR_SHOP = "repair_shop", _("Repair shop")
     ASSESSOR = "assessor", _("Loss assessor")
     INSURER = "insurer", _("Other insurer")
+
+
+class Skill(models.TextChoices):
+    """What a specialist team handles (H5): such claims are routed to it on registration."""
+
+    COMPLEX = "complex", _("Complex claims")
+    INJURY = "injury", _("Bodily injury")
+    LARGE_LOSS = "large_loss", _("Large losses")

@@ -27,6 +27,9 @@ class Team(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
     branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="teams", verbose_name=_("branch"))
     is_specialist = models.BooleanField(_("specialist team"), default=False)
+    skills = models.JSONField(
+        _("skills"), default=list, blank=True, help_text=_("Claims needing these skills are routed to this team.")
+    )
 
     class Meta:
         ordering = ["code"]
@@ -73,6 +76,11 @@ class User(AbstractUser):
         verbose_name=_("partner organisation"),
     )
     is_demo = models.BooleanField(_("demo account"), default=False)
+    is_available = models.BooleanField(
+        _("available for new claims"),
+        default=True,
+        help_text=_("Handlers who are away (leave, training) get no automatic assignments."),
+    )
 
     class Meta:
         verbose_name = _("user")

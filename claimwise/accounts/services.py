@@ -81,6 +81,7 @@ USER_UPDATABLE = frozenset(
         "partner",
         "is_demo",
         "is_active",
+        "is_available",
         "is_superuser",
     }
 )

@@ -834,12 +834,17 @@ def document_upload(
 
 
 @transaction.atomic
-def claim_assign(*, actor: User, claim_id: int, handler: User | None, team: Team | None = None, note: str = "") -> Claim:
-    """Supervisors route claims to a handler and team (H5: complex ones to specialist teams)."""
+def claim_assign(
+    *, actor: User | None, claim_id: int, handler: User | None, team: Team | None = None, note: str = ""
+) -> Claim:
+    """Supervisors route claims to a handler and team (H5, R3); the system assigns on registration
+    (process.assignment). Taking a claim away from its handler needs a reason."""
     check_role(actor, ASSIGN_ROLES)
     claim = claim_get(claim_id, user=actor, for_update=True)
     if claim.status in (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN):
         raise IllegalTransition(_("A closed claim cannot be reassigned."))
+    if claim.handler_id is not None and claim.handler_id != getattr(handler, "pk", None) and not note.strip():
+        raise ValidationFailed({"note": _("Give the reason for taking the claim from its handler.")})
     if handler is not None and (handler.role != Role.HANDLER or not handler.is_active):
         raise ValidationFailed({"handler": _("Choose an active claim handler.")})
     if handler is not None and handler.branch_id not in (None, claim.branch_id):

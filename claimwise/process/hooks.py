@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from claimwise.claims.services import ClaimChange, on_claim_change
 from claimwise.process import authority, stepchecks  # noqa: F401  (guards register on import)
+from claimwise.process.assignment import assign_on_registration
 from claimwise.process.clocks import Transition, claim_facts, clocks_sync, plan_clocks, urgency_of
 from claimwise.process.materials import materials_evaluate, notice_if_missing, resume_if_complete
 from claimwise.process.progress import process_advance, process_for, process_new
-from claimwise.process.review import auto_review
+from claimwise.process.review import auto_review, reviewing
 
 REVIEW_TRIGGERS = frozenset({"submitted", "document_added", "register", "resume"})
 
@@ -56,6 +57,8 @@ def claim_reacted(change: ClaimChange) -> None:
     if change.kind == "document_added":
         resume_if_complete(claim, process)
     elif change.kind == "register":
+        if not reviewing():  # a claim going straight through needs nobody
+            assign_on_registration(claim)
         notice_if_missing(claim, process)
     if change.kind in REVIEW_TRIGGERS:
         auto_review(claim, now=change.at)

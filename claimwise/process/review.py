@@ -51,6 +51,11 @@ REVIEWABLE = frozenset({ClaimStatus.REPORTED, ClaimStatus.REGISTERED})
 _reviewing: ContextVar[bool] = ContextVar("claimwise_auto_reviewing", default=False)
 
 
+def reviewing() -> bool:
+    """Inside a straight-through run (its nested changes need no person)."""
+    return _reviewing.get()
+
+
 def first_match(rules: Iterable[AutoReviewRule], facts: Mapping[str, Any]) -> AutoReviewRule | None:
     for rule in rules:
         if compile_expression(rule.expression).matches(facts):
