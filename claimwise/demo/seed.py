@@ -34,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from claimwise.accounts.choices import PartnerKind, Role
+from claimwise.accounts.choices import PartnerKind, Role, Skill
 from claimwise.accounts.models import Branch, PartnerOrganization, Team, User
 from claimwise.accounts.services import reference_save, user_create
 from claimwise.claims.lifecycle import ClaimStatus
@@ -111,7 +111,12 @@ def ensure_reference_data() -> dict[str, int]:
             code = f"{spec.code}-{suffix}"
             if code not in existing:
                 team = Team(
-                    code=code, name=f"{spec.name[:2]}{name}", branch=branches[spec.code], is_specialist=specialist
+                    code=code,
+                    name=f"{spec.name[:2]}{name}",
+                    branch=branches[spec.code],
+                    is_specialist=specialist,
+                    # Specialist teams take what needs their skills (automatic assignment, H5).
+                    skills=[Skill.COMPLEX, Skill.INJURY, Skill.LARGE_LOSS] if specialist else [],
                 )
                 reference_save(actor=None, instance=team)
                 created["teams"] += 1
