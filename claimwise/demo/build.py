@@ -12,8 +12,8 @@ from typing import Any
 
 from claimwise.accounts.choices import PartnerKind
 from claimwise.claims.choices import Channel, DocumentsJustification, LossType, ReasonCode
+from claimwise.claims.fnol import LATE_REPORT_AFTER, triage
 from claimwise.claims.lifecycle import ClaimStatus
-from claimwise.claims.services import LATE_REPORT_AFTER, triage
 from claimwise.core.crypto import keyed_hash, mask
 from claimwise.demo.data import (
     AIRPORTS,
