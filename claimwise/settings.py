@@ -192,6 +192,9 @@ X_FRAME_OPTIONS = "DENY"
 WORKBENCH_LOCKOUT_FAILURES = int(os.environ.get("CLAIMWISE_LOCKOUT_FAILURES", "5"))
 WORKBENCH_LOCKOUT_MINUTES = int(os.environ.get("CLAIMWISE_LOCKOUT_MINUTES", "15"))
 OTP_TOTP_ISSUER = "Claimwise"
+# Wrong codes count towards the lock-out above; django-otp's own per-device back-off would refuse a
+# right code typed within seconds of a wrong one, with no message to say why.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 LOGGING = {
     "version": 1,
