@@ -4,6 +4,7 @@ on the test database. No browser is ever downloaded: without /usr/bin/chromium t
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from claimwise.accounts.choices import Role
-from claimwise.workbench.services import totp_device_confirm, totp_device_start
 from tests import factories
 from tests.e2e.test_http_flow import server  # noqa: F401 - the real server fixture
 from tests.workbench.conftest import PASSWORD, urgent_claims
@@ -136,16 +137,33 @@ def test_language_switch_changes_the_page_language(page: Any) -> None:
 
 def test_a_user_with_an_authenticator_gives_the_code(page: Any) -> None:
     handler = factories.user(Role.HANDLER)
-    device = totp_device_start(actor=handler)
-    totp_device_confirm(actor=handler, token=_code(device))
     page.goto("/work/login/")
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.screenshot(path=str(_shots() / "sign-in-375.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, handler.username)
+    _wait_for_queue(page)
+    # Enrol through the page: the QR code and the key are shown; the app's code confirms.
+    page.click("a[href='/work/account/two-factor/']")
+    page.click("button[type=submit] >> text=设置身份验证器应用")
+    page.wait_for_selector(".wb-qr svg")
+    page.screenshot(path=str(_shots() / "two-factor-1280.png"), full_page=True)
+    secret = page.inner_text("[data-testid=totp-secret]")
+    device = TOTPDevice.objects.get(user=handler, confirmed=False)
+    assert base64.b32decode(secret + "=" * (-len(secret) % 8)) == device.bin_key
+    page.fill("#id_token", _code(device))
+    page.press("#id_token", "Enter")
+    _wait_for_queue(page)
+    page.click("text=退出登录")
+    page.wait_for_url("**/work/login/")
+    # From now on the password alone is not enough.
     _sign_in(page, handler.username)
     page.wait_for_url("**/work/login/verify/**")
+    device.refresh_from_db()
     page.fill("#id_token", "000000" if _code(device, ahead=1) != "000000" else "111111")
     page.press("#id_token", "Enter")
     page.wait_for_selector("[role=alert]")
     assert "/work/login/verify/" in page.url
-    device.refresh_from_db()
     page.fill("#id_token", _code(device, ahead=1))
     page.press("#id_token", "Enter")
     _wait_for_queue(page)
