@@ -218,3 +218,12 @@ def test_queue_page_runs_a_fixed_number_of_queries(desk: dict[str, Any]) -> None
     assert len(_rows(html)) == 50 and "Page 1 of 2" in html
     sql = "\n".join(q["sql"][:150] for q in many.captured_queries)
     assert len(few) == len(many) == QUEUE_QUERIES, sql
+
+
+def test_demo_accounts_sign_in_in_the_demo_only(desk: dict[str, Any], settings: Any) -> None:
+    demo = factories.user(Role.HANDLER, is_demo=True)
+    assert _sign_in(_client(), demo.username).status_code == 302
+    settings.PRODUCTION = True
+    response = _sign_in(_client(), demo.username)
+    assert response.status_code == 401  # the same answer as a wrong password
+    assert "The username or password is not correct." in response.content.decode()
