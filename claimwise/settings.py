@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
     "huey.contrib.djhuey",
     "claimwise.core",
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "claimwise.policies",
     "claimwise.claims",
     "claimwise.process",
+    "claimwise.workbench",
     "claimwise.demo",
 ]
 
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified() after the TOTP step
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -174,12 +178,23 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_COOKIE_AGE = int(os.environ.get("CLAIMWISE_SESSION_SECONDS", str(8 * 3600)))
+# Idle timeout: every request with a session renews it, so a session ends this long after the last
+# request (API calls with bearer tokens carry no session and write nothing).
+SESSION_COOKIE_AGE = int(os.environ.get("CLAIMWISE_SESSION_IDLE_SECONDS", os.environ.get("CLAIMWISE_SESSION_SECONDS", "1800")))
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Staff workbench sign-in: lock a username after this many failures in a row, for this long.
+WORKBENCH_LOCKOUT_FAILURES = int(os.environ.get("CLAIMWISE_LOCKOUT_FAILURES", "5"))
+WORKBENCH_LOCKOUT_MINUTES = int(os.environ.get("CLAIMWISE_LOCKOUT_MINUTES", "15"))
+OTP_TOTP_ISSUER = "Claimwise"
+# Wrong codes count towards the lock-out above; django-otp's own per-device back-off would refuse a
+# right code typed within seconds of a wrong one, with no message to say why.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 LOGGING = {
     "version": 1,

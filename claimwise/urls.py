@@ -16,5 +16,6 @@ urlpatterns = [
     # The back office's language switcher (UNFOLD["SHOW_LANGUAGES"]) posts to `set_language`.
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("work/", include("claimwise.workbench.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,220 @@
+"""Reads of the staff workbench: the work queues (sorted by urgency), search, saved views, lock-out state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from stdnum.cn import ric
+
+from claimwise.accounts.choices import STAFF_ROLES, Role
+from claimwise.accounts.models import Team, User
+from claimwise.claims.lifecycle import ClaimStatus
+from claimwise.claims.models import Claim
+from claimwise.claims.selectors import claim_queryset
+from claimwise.core.crypto import keyed_hash
+from claimwise.process.choices import Urgency
+from claimwise.process.models import ProcessStep, localized
+from claimwise.workbench.models import SavedView, SignInThrottle
+from claimwise.workbench.services import throttle_key
+
+PAGE_SIZE = 50
+# Closed and withdrawn claims need no more work; denied and paid ones still do (notice, callback, close).
+DONE = (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN)
+URGENCY_RANK = {Urgency.BREACHED: 0, Urgency.WARNING: 1, Urgency.ON_TIME: 2}
+# Roles that see the whole queue of their scope (branch and lines, or everything), not only their own.
+TEAM_QUEUE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR})
+CLAIM_NUMBER = re.compile(r"^[A-Z]{2}\d{0,16}$")
+
+
+def is_staff(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.role in STAFF_ROLES)
+
+
+def lockout_until(username: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the username's lock-out ends, or None when it may try."""
+    now = now or timezone.now()
+    until = SignInThrottle.objects.filter(key=throttle_key(username)).values_list("locked_until", flat=True).first()
+    return until if until is not None and until > now else None
+
+
+def confirmed_totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def unconfirmed_totp_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+
+
+def queue_tabs(user: User) -> list[str]:
+    tabs = []
+    if user.role not in (Role.COMPLIANCE, Role.AUDITOR):
+        tabs.append("mine")
+    if user.role in TEAM_QUEUE_ROLES:
+        tabs.append("team")
+    return tabs
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    tab: str = "mine"
+    status: str = ""
+    line: str = ""
+    priority: str = ""
+    team: int | None = None
+    q: str = ""
+
+    def as_params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
+
+
+def _mine(user: User) -> Q:
+    """A handler's own work: claims assigned to them, and unassigned ones of their team or not yet
+    routed to any team (new reports: whoever registers one takes it). A reviewer's: claims waiting
+    for approval in their scope and any assigned to them. Anyone else: claims assigned to them."""
+    if user.role == Role.HANDLER:
+        teams = Q(team__isnull=True) | Q(team_id=user.team_id) if user.team_id else Q(team__isnull=True)
+        return Q(handler_id=user.pk) | (Q(handler__isnull=True) & teams)
+    if user.role == Role.REVIEWER:
+        return Q(status=ClaimStatus.PENDING_APPROVAL) | Q(handler_id=user.pk)
+    return Q(handler_id=user.pk)
+
+
+def search_q(term: str) -> Q | None:
+    """One search box: an 18-character resident ID number (exact, by its keyed hash: the number is
+    stored encrypted), a mobile number (normalised to E.164), a claim number prefix, a licence plate
+    or the start of the claimant's name."""
+    term = term.strip()
+    if not term:
+        return None
+    compact = re.sub(r"[\s-]", "", term).upper()
+    if len(compact) == 18 and ric.is_valid(compact):
+        return Q(claimant__id_hash=keyed_hash(compact))
+    if re.fullmatch(r"\+?[\d ()-]{7,20}", term):
+        try:
+            number = phonenumbers.parse(term, "CN")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            return Q(claimant__phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    if CLAIM_NUMBER.match(compact) and len(compact) >= 4:
+        return Q(number__startswith=compact)
+    return Q(policy__vehicle_plate=compact) | Q(claimant__name__startswith=term)
+
+
+def queue_filtered(user: User, filters: QueueFilters) -> QuerySet[Claim]:
+    """Open claims of the tab in the user's scope that match the filters and the search (unordered)."""
+    qs = claim_queryset(user).exclude(status__in=DONE)
+    if filters.tab != "team" or user.role not in TEAM_QUEUE_ROLES:
+        qs = qs.filter(_mine(user))
+    elif filters.team:
+        qs = qs.filter(team_id=filters.team)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.line:
+        qs = qs.filter(line=filters.line)
+    if filters.priority:
+        qs = qs.filter(priority=filters.priority)
+    found = search_q(filters.q)
+    return qs if found is None else qs.filter(found)
+
+
+def queue_claims(user: User, filters: QueueFilters) -> QuerySet[Claim]:
+    """The queue, most urgent first: breached, at risk, on time, none; within each by the nearest
+    deadline (ClaimProcess.next_due_at, indexed with urgency), then by id."""
+    rank = Case(
+        *(When(process__urgency=u, then=Value(r)) for u, r in URGENCY_RANK.items()),
+        default=Value(len(URGENCY_RANK)),
+        output_field=IntegerField(),
+    )
+    return (
+        queue_filtered(user, filters)
+        .select_related("claimant", "process")
+        .annotate(urgency_rank=rank)
+        .order_by("urgency_rank", F("process__next_due_at").asc(nulls_last=True), "pk")
+    )
+
+
+@dataclass
+class QueueRow:
+    claim: Claim
+    urgency: str
+    urgency_label: str
+    time_left: str
+    step: str
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    number: int
+    has_next: bool
+    has_previous: bool
+    total: int
+    pages: int = field(default=1)
+
+
+def time_left_label(due: dt.datetime, now: dt.datetime) -> str:
+    """'2 d 4 h' left, or '3 h 10 min overdue'."""
+    delta = due - now
+    seconds = abs(int(delta.total_seconds()))
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    if days:
+        text = _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    else:
+        text = _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": seconds % 3600 // 60}
+    return text if delta >= dt.timedelta(0) else _("%(time)s overdue") % {"time": text}
+
+
+def queue_page(user: User, filters: QueueFilters, page: int = 1, now: dt.datetime | None = None) -> QueuePage:
+    """One page of the queue in a fixed number of queries: count, rows (claim, claimant and process
+    joined), and the names of the steps on the page."""
+    now = now or timezone.now()
+    qs = queue_claims(user, filters)
+    total = queue_filtered(user, filters).count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    claims = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    processes = [getattr(c, "process", None) for c in claims]
+    keys = {(p.definition_id, p.step_key) for p in processes if p is not None and p.step_key}
+    steps: dict[tuple[int | None, str], str] = {}
+    if keys:
+        found = ProcessStep.objects.filter(
+            definition_id__in={d for d, _k in keys}, key__in={k for _d, k in keys}
+        ).values_list("definition_id", "key", "name", "name_en")
+        steps = {(d, k): localized(n, e) for d, k, n, e in found}
+    labels = dict(Urgency.choices)
+    rows = []
+    for claim, process in zip(claims, processes, strict=True):
+        due = process.next_due_at if process is not None else None
+        urgency = process.urgency if process is not None else Urgency.NONE
+        if due is not None and due < now:
+            urgency = Urgency.BREACHED  # the 5-minute job may not have marked it yet
+        rows.append(
+            QueueRow(
+                claim=claim,
+                urgency=urgency,
+                urgency_label=str(labels[urgency]),
+                time_left=time_left_label(due, now) if due is not None else "",
+                step=steps.get((process.definition_id, process.step_key), process.step_key) if process else "",
+            )
+        )
+    return QueuePage(rows, page, page < pages, page > 1, total, pages)
+
+
+def saved_views(user: User) -> list[SavedView]:
+    return list(SavedView.objects.filter(user=user).order_by("name"))
+
+
+def team_choices(user: User) -> list[tuple[int, str]]:
+    qs = Team.objects.order_by("code")
+    if user.branch_id is not None:
+        qs = qs.filter(branch_id=user.branch_id)
+    return list(qs.values_list("pk", "name"))

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from claimwise.workbench import views
+
+app_name = "workbench"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("login/", views.sign_in, name="login"),
+    path("login/verify/", views.verify, name="verify"),
+    path("logout/", views.sign_out, name="logout"),
+    path("views/", views.view_save, name="view_save"),
+    path("views/<int:view_id>/delete/", views.view_delete, name="view_delete"),
+    path("account/two-factor/", views.two_factor, name="two_factor"),
+]

@@ -1,0 +1,251 @@
+"""Staff workbench pages (server-rendered, htmx for partial refresh). Reads through selectors, writes
+through the audited services; every page is for staff roles only."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from claimwise.accounts.models import User
+from claimwise.core.errors import DomainError, ValidationFailed
+from claimwise.workbench import selectors, services
+from claimwise.workbench.forms import QueueFilterForm, SavedViewForm, SignInForm, TokenForm
+
+PENDING = "workbench_pending_2fa"  # user id and time between the password and the code
+PENDING_SECONDS = 300
+CHECKED = "workbench_2fa_checked"
+
+
+def staff_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Signed-in staff only; a user with an authenticator must have given a code in this session
+    (someone signed in through the back office without one is asked to sign in here again)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user = request.user
+        ok = selectors.is_staff(user)
+        if ok and not request.session.get(CHECKED):
+            ok = user.is_verified() or selectors.confirmed_totp_device(user) is None  # type: ignore[union-attr,arg-type]
+            request.session[CHECKED] = ok
+        if not ok:
+            if user.is_authenticated:
+                logout(request)
+            if getattr(request, "htmx", False):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = reverse("workbench:login")
+                return response
+            return redirect_to_login(request.get_full_path(), reverse("workbench:login"))
+        answer = view(request, *args, **kwargs)
+        add_never_cache_headers(answer)  # personal data: never from a shared cache or the back button
+        return answer
+
+    return wrapper
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("workbench:queue")
+
+
+def _locked_message() -> str:
+    from django.conf import settings
+
+    return _("Too many failed attempts. Sign-in is locked for %(minutes)d minutes.") % {
+        "minutes": settings.WORKBENCH_LOCKOUT_MINUTES
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if selectors.is_staff(request.user) and request.session.get(CHECKED):
+        return redirect(_next_url(request))
+    form = SignInForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        if selectors.lockout_until(username):
+            error, status = _locked_message(), 429
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                # The same answer whether the username exists or not (no user enumeration).
+                throttle = services.sign_in_failed(username=username)
+                if throttle.locked_until:
+                    error, status = _locked_message(), 429
+                else:
+                    error, status = _("The username or password is not correct."), 401
+            elif not selectors.is_staff(user):
+                error = _("This sign-in is for staff. Customers and partners use the customer portal or the API.")
+                status = 403
+            elif selectors.confirmed_totp_device(user) is not None:  # type: ignore[arg-type]
+                request.session[PENDING] = {"user": user.pk, "at": time.time(), "backend": user.backend}  # type: ignore[attr-defined]
+                query = urlencode({"next": _next_url(request)})
+                return redirect(f"{reverse('workbench:verify')}?{query}")
+            else:
+                login(request, user)
+                request.session[CHECKED] = True
+                services.sign_in_succeeded(user=user, method="password")  # type: ignore[arg-type]
+                return redirect(_next_url(request))
+    return render(
+        request, "workbench/sign_in.html", {"form": form, "error": error, "next": _next_url(request)}, status=status
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        messages.info(request, _("Sign in again: the time for the code ran out."))
+        return redirect("workbench:login")
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    device = selectors.confirmed_totp_device(user) if user is not None else None
+    if user is None or device is None:
+        request.session.pop(PENDING, None)
+        return redirect("workbench:login")
+    form = TokenForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        if selectors.lockout_until(user.get_username()):
+            error = _locked_message()
+        elif device.verify_token(form.cleaned_data["token"].strip()):
+            request.session.pop(PENDING, None)
+            login(request, user, backend=pending["backend"])
+            otp_login(request, device)
+            request.session[CHECKED] = True
+            services.sign_in_succeeded(user=user, method="password+totp")
+            return redirect(_next_url(request))
+        else:
+            throttle = services.sign_in_failed(username=user.get_username())
+            if throttle.locked_until:
+                request.session.pop(PENDING, None)
+                error = _locked_message()
+            else:
+                error = _("The code is not valid. Enter the current 6-digit code.")
+    return render(request, "workbench/verify.html", {"form": form, "error": error, "next": _next_url(request)})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.sign_out(user=request.user)  # type: ignore[arg-type]
+    logout(request)
+    messages.info(request, _("You have signed out."))
+    return redirect("workbench:login")
+
+
+@staff_view
+def queue(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    tabs = selectors.queue_tabs(user)
+    teams = selectors.team_choices(user) if "team" in tabs else []
+    form = QueueFilterForm(request.GET or None, teams=teams, tabs=tabs)
+    filters = form.filters()
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        number = 1
+    page = selectors.queue_page(user, filters, number)
+    params = filters.as_params()
+    context = {
+        "form": form,
+        "filters": filters,
+        "tabs": tabs,
+        "page": page,
+        "params": params,
+        "query": urlencode(params),
+        "tab_links": [(t, urlencode({**params, "tab": t, "team": ""} if t != filters.tab else params)) for t in tabs],
+        "saved": [(v, urlencode(v.params)) for v in selectors.saved_views(user)],
+        "view_form": SavedViewForm(),
+    }
+    if getattr(request, "htmx", False) and request.htmx.target == "results":  # type: ignore[attr-defined]
+        return render(request, "workbench/_results.html", context)
+    return render(request, "workbench/queue.html", context)
+
+
+@staff_view
+@require_POST
+def view_save(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    params = {k: request.POST.get(k, "") for k in services.SAVED_VIEW_KEYS}
+    if form.is_valid():
+        try:
+            services.saved_view_save(actor=request.user, name=form.cleaned_data["name"], params=params)  # type: ignore[arg-type]
+            messages.success(request, _("View “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+        except ValidationFailed as exc:
+            messages.error(request, "; ".join(d["message"] for d in exc.detail))
+    else:
+        messages.error(request, _("Give the view a name."))
+    clean = {k: v for k, v in params.items() if v}
+    return redirect(f"{reverse('workbench:queue')}?{urlencode(clean)}")
+
+
+@staff_view
+@require_POST
+def view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    try:
+        services.saved_view_delete(actor=request.user, view_id=view_id)  # type: ignore[arg-type]
+        messages.success(request, _("View deleted."))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("workbench:queue")
+
+
+def _qr_svg(url: str) -> str:
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return image.to_string(encoding="unicode")
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app (TOTP): start, scan the QR code or type the secret, confirm with a code."""
+    user: User = request.user  # type: ignore[assignment]
+    form = TokenForm(request.POST if request.POST.get("action") == "confirm" else None)
+    if request.method == "POST":
+        if request.POST.get("action") == "start" and selectors.confirmed_totp_device(user) is None:
+            services.totp_device_start(actor=user)
+            return redirect("workbench:two_factor")
+        if request.POST.get("action") == "confirm" and form.is_valid():
+            try:
+                device = services.totp_device_confirm(actor=user, token=form.cleaned_data["token"])
+            except ValidationFailed as exc:
+                form.add_error("token", exc.detail[0]["message"])
+            except DomainError:
+                return redirect("workbench:two_factor")
+            else:
+                otp_login(request, device)
+                messages.success(request, _("Two-step sign-in is on. You will be asked for a code at each sign-in."))
+                return redirect("workbench:queue")
+    confirmed = selectors.confirmed_totp_device(user)
+    pending = None if confirmed else selectors.unconfirmed_totp_device(user)
+    context: dict[str, Any] = {"confirmed": confirmed, "pending": pending, "form": form, "now": timezone.now()}
+    if pending is not None:
+        context["qr_svg"] = mark_safe(_qr_svg(pending.config_url))  # noqa: S308 - our own generated SVG
+        context["secret"] = base64.b32encode(pending.bin_key).decode().rstrip("=")
+    return render(request, "workbench/two_factor.html", context)
