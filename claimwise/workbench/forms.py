@@ -53,6 +53,8 @@ class QueueFilterForm(forms.Form):
     line = forms.ChoiceField(label=_("Line of business"), required=False, choices=ANY + LineOfBusiness.choices)
     priority = forms.ChoiceField(label=_("Priority"), required=False, choices=ANY + Priority.choices)
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
+    step = forms.SlugField(required=False, max_length=40, widget=forms.HiddenInput)
+    handler = forms.RegexField(required=False, regex=r"^(none|\d{1,12})$", widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, teams: list[tuple[int, str]], tabs: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,6 +71,8 @@ class QueueFilterForm(forms.Form):
             priority=d.get("priority") or "",
             team=d.get("team") if tab == "team" else None,
             q=d.get("q") or "",
+            step=d.get("step") or "",
+            handler=d.get("handler") or "",
         )
 
 

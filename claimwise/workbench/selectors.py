@@ -70,6 +70,8 @@ class QueueFilters:
     priority: str = ""
     team: int | None = None
     q: str = ""
+    step: str = ""  # a process step key (the supervisor view's click-through)
+    handler: str = ""  # a handler's id, or "none" for the unassigned pool
 
     def as_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in ("", None)}
@@ -122,6 +124,12 @@ def queue_filtered(user: User, filters: QueueFilters) -> QuerySet[Claim]:
         qs = qs.filter(line=filters.line)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
+    if filters.step:
+        qs = qs.filter(process__step_key=filters.step)
+    if filters.handler == "none":
+        qs = qs.filter(handler__isnull=True)
+    elif filters.handler.isdigit():
+        qs = qs.filter(handler_id=int(filters.handler))
     found = search_q(filters.q)
     return qs if found is None else qs.filter(found)
 

@@ -17,7 +17,7 @@ from claimwise.core.audit import audit_record
 from claimwise.core.errors import NotFound, ValidationFailed
 from claimwise.workbench.models import SavedView, SignInThrottle
 
-SAVED_VIEW_KEYS = ("tab", "status", "line", "priority", "team", "q")
+SAVED_VIEW_KEYS = ("tab", "status", "line", "priority", "team", "q", "step", "handler")
 
 
 def throttle_key(username: str) -> str:

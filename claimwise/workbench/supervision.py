@@ -114,3 +114,72 @@ def workload(user: User, *, days: int = 30, now: dt.datetime | None = None) -> l
     for handler, series in per_day.items():
         loads[handler].closed_per_day = series
     return sorted(loads.values(), key=lambda h: (h.handler_id is None, -h.breached, -h.open, h.name))
+
+
+def _step_labels(keys: set[str]) -> dict[str, tuple[int, str]]:
+    """Position and name of each step key in the published definitions (keys repeat across lines;
+    the earliest position and its name win)."""
+    from claimwise.process.choices import DefinitionStatus
+    from claimwise.process.models import ProcessStep
+
+    found: dict[str, tuple[int, str]] = {}
+    for step in ProcessStep.objects.filter(key__in=keys, definition__status=DefinitionStatus.PUBLISHED).order_by(
+        "position", "pk"
+    ):
+        found.setdefault(step.key, (step.position, step.label))
+    return found
+
+
+def overview(user: User, *, days: int = 14, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything the supervisor page shows, ready for the template and the charts."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from claimwise.accounts.models import Team
+
+    now = now or timezone.now()
+    cells = backlog(user)
+    team_ids = sorted({c.team_id for c in cells if c.team_id is not None})
+    teams = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
+    columns: list[int | None] = [*team_ids, *([None] if any(c.team_id is None for c in cells) else [])]
+    labels = _step_labels({c.step_key for c in cells if c.step_key})
+    queue = reverse("workbench:queue")
+
+    def link(**params: Any) -> str:
+        return f"{queue}?{urlencode({'tab': 'team', **{k: v for k, v in params.items() if v not in (None, '')}})}"
+
+    by_cell = {(c.step_key, c.team_id): c for c in cells}
+    steps = sorted({c.step_key for c in cells}, key=lambda k: (labels.get(k, (999, k))[0], k))
+    rows = [
+        {
+            "label": labels.get(key, (0, key))[1] if key else "—",
+            "cells": [
+                {"cell": by_cell.get((key, team)), "link": link(step=key, team=team)} for team in columns
+            ],
+            "total": sum(c.count for (k, _t), c in by_cell.items() if k == key),
+        }
+        for key in steps
+    ]
+    loads = workload(user, days=days, now=now)
+    today = timezone.localdate(now)
+    day_list = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    handlers = [h for h in loads if h.handler_id is not None]
+    return {
+        "columns": [teams.get(t, "—") if t is not None else None for t in columns],
+        "rows": rows,
+        "at_risk": at_risk(user, limit=20),
+        "loads": [
+            {"load": h, "link": link(handler=h.handler_id or "none"), "closed": sum(h.closed_per_day.values())}
+            for h in loads
+        ],
+        "chart": {
+            "handlers": [h.name for h in handlers],
+            "on_time": [h.open - h.warning - h.breached for h in handlers],
+            "warning": [h.warning for h in handlers],
+            "breached": [h.breached for h in handlers],
+            "days": [d.strftime("%m-%d") for d in day_list],
+            "closed": [sum(h.closed_per_day.get(d, 0) for h in loads) for d in day_list],
+        },
+        "days": days,
+    }

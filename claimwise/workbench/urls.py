@@ -12,4 +12,5 @@ urlpatterns = [
     path("views/", views.view_save, name="view_save"),
     path("views/<int:view_id>/delete/", views.view_delete, name="view_delete"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
+    path("team/", views.team_overview, name="team"),
 ]

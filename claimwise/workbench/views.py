@@ -15,6 +15,7 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +30,7 @@ from django_otp import login as otp_login
 
 from claimwise.accounts.models import User
 from claimwise.core.errors import DomainError, ValidationFailed
-from claimwise.workbench import selectors, services
+from claimwise.workbench import selectors, services, supervision
 from claimwise.workbench.forms import QueueFilterForm, SavedViewForm, SignInForm, TokenForm
 
 PENDING = "workbench_pending_2fa"  # user id and time between the password and the code
@@ -249,3 +250,13 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         context["qr_svg"] = mark_safe(_qr_svg(pending.config_url))  # noqa: S308 - our own generated SVG
         context["secret"] = base64.b32encode(pending.bin_key).decode().rstrip("=")
     return render(request, "workbench/two_factor.html", context)
+
+
+@staff_view
+def team_overview(request: HttpRequest) -> HttpResponse:
+    """The supervisor's view (R3): backlog per step and team, claims at risk, each handler's
+    workload and closures over two weeks; every number links to the claims behind it."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.role not in selectors.TEAM_QUEUE_ROLES:
+        raise PermissionDenied
+    return render(request, "workbench/team.html", supervision.overview(user, days=14))

@@ -19,3 +19,11 @@ def theme_colors() -> list[tuple[str, str]]:
         for weight, value in weights.items()
         if isinstance(value, str)
     ]
+
+
+@register.filter
+def oversees(user: object) -> bool:
+    """Whether the user gets the team queue and the team overview."""
+    from claimwise.workbench.selectors import TEAM_QUEUE_ROLES
+
+    return getattr(user, "role", None) in TEAM_QUEUE_ROLES

@@ -1,0 +1,58 @@
+"""The supervisor's team overview (R3): backlog per step and team, workload, claims at risk; every
+number links to the claims behind it; a fixed number of queries; handlers are refused."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from claimwise.claims.services import claim_register
+from tests import factories
+from tests.workbench.conftest import urgent_claims
+
+# Session, user, backlog, step names, workload, closures, at risk, session renewal (+ savepoint pair);
+# the teams' names add one when claims belong to teams.
+TEAM_QUERIES = 10
+
+
+def _client(user: Any) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    client.get("/work/")  # the session's two-step check happens once per session
+    return client
+
+
+def test_the_overview_links_every_number_to_its_claims(desk: dict[str, Any]) -> None:
+    claims = urgent_claims(desk["handler"], desk["policy"])
+    claim_register(actor=desk["handler"], claim_id=claims["on_time"].pk)
+    client = _client(desk["supervisor"])
+    html = client.get("/work/team/").content.decode()
+    assert "Backlog by step and team" in html and "Workload per handler" in html
+    assert claims["breached"].number in html  # in the at-risk list
+    links = re.findall(r'href="(/work/\?[^"]+)" class="wb-count">(\d+)<', html)
+    assert links
+    for url, count in links:
+        url = url.replace("&amp;", "&")
+        params = parse_qs(urlsplit(url).query)
+        assert params["tab"] == ["team"]
+        listed = client.get(url).content.decode()
+        assert f"{count} open claim" in listed, (url, count)
+    assert 'id="team-chart"' in html and "unfold/js/chart/chart.js" in html
+
+
+def test_queries_are_fixed_and_handlers_are_refused(desk: dict[str, Any]) -> None:
+    urgent_claims(desk["handler"], desk["policy"])
+    client = _client(desk["supervisor"])
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/work/team/").status_code == 200
+    for _ in range(20):
+        factories.claim(actor=desk["handler"], policy=desk["policy"])
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/work/team/").status_code == 200
+    assert len(few) == len(many) == TEAM_QUERIES, "\n".join(q["sql"][:120] for q in many.captured_queries)
+    assert _client(desk["handler"]).get("/work/team/").status_code == 403
