@@ -13,4 +13,5 @@ urlpatterns = [
     path("views/<int:view_id>/delete/", views.view_delete, name="view_delete"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("team/", views.team_overview, name="team"),
+    path("customers/<int:customer_id>/", views.customer, name="customer"),
 ]

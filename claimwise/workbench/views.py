@@ -260,3 +260,18 @@ def team_overview(request: HttpRequest) -> HttpResponse:
     if user.role not in selectors.TEAM_QUEUE_ROLES:
         raise PermissionDenied
     return render(request, "workbench/team.html", supervision.overview(user, days=14))
+
+
+@staff_view
+def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Customer 360 (T1): the claimant's policies, claims, payments and what they were told."""
+    from django.http import Http404
+
+    from claimwise.core.errors import NotFound
+    from claimwise.workbench.customer import customer_360
+
+    try:
+        view = customer_360(user=request.user, customer_id=customer_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
+    return render(request, "workbench/customer.html", {"view": view})

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from claimwise.accounts.choices import Role
 from claimwise.claims.services import claim_register
 from tests import factories
 from tests.workbench.conftest import urgent_claims
@@ -56,3 +57,20 @@ def test_queries_are_fixed_and_handlers_are_refused(desk: dict[str, Any]) -> Non
         assert client.get("/work/team/").status_code == 200
     assert len(few) == len(many) == TEAM_QUERIES, "\n".join(q["sql"][:120] for q in many.captured_queries)
     assert _client(desk["handler"]).get("/work/team/").status_code == 403
+
+
+def test_customer_360_page(desk: dict[str, Any]) -> None:
+    urgent_claims(desk["handler"], desk["policy"])
+    client = _client(desk["supervisor"])
+    queue = client.get("/work/?tab=team").content.decode()
+    link = f'/work/customers/{desk["holder"].pk}/'
+    assert link in queue  # the claimant's name links to their page
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(link).content.decode()
+    assert desk["holder"].name in html and desk["policy"].number in html
+    assert desk["holder"].id_number not in html  # masked
+    assert html.count("wb-mono") >= 4  # policy row and three claim numbers
+    # Session, user, customer, claims, policies, payments, messages, totals, session renewal (+ savepoints).
+    assert len(ctx.captured_queries) == 11
+    other_branch = factories.user(Role.SUPERVISOR, branch=factories.branch("SH"))
+    assert _client(other_branch).get(link).status_code == 404
