@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cn import ric
@@ -18,10 +20,17 @@ from claimwise.accounts.choices import STAFF_ROLES, Role
 from claimwise.accounts.models import Team, User
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
-from claimwise.claims.selectors import claim_queryset
+from claimwise.claims.selectors import claim_get, claim_queryset, claim_timeline
 from claimwise.core.crypto import keyed_hash
+from claimwise.core.errors import NotFound
+from claimwise.core.money import to_money
+from claimwise.process.authority import authority_for
 from claimwise.process.choices import Urgency
+from claimwise.process.clocks import claim_clock_views
+from claimwise.process.materials import materials_checklist
 from claimwise.process.models import ProcessStep, localized
+from claimwise.process.stepchecks import current_step, step_checklist
+from claimwise.process.svg import claim_map_svg
 from claimwise.workbench.models import SavedView, SignInThrottle
 from claimwise.workbench.services import throttle_key
 
@@ -226,3 +235,41 @@ def team_choices(user: User) -> list[tuple[int, str]]:
     if user.branch_id is not None:
         qs = qs.filter(branch_id=user.branch_id)
     return list(qs.values_list("pk", "name"))
+
+
+def claim_page(user: User, claim_id: int) -> dict[str, Any]:
+    """What the claim page shows; NotFound outside the user's scope (ids reveal nothing)."""
+    claim = claim_get(claim_id, user=user)
+    coverage = claim.coverage
+    remaining = None
+    if coverage is not None:
+        ceiling = min(coverage.limit - coverage.deductible, claim.policy.sum_insured)
+        paid = Claim.objects.filter(policy_id=claim.policy_id, coverage_id=coverage.pk).aggregate(s=Sum("paid_amount"))
+        remaining = to_money(max(ceiling - (paid["s"] or Decimal(0)), Decimal(0)))  # SQLite sums are floats
+    try:
+        process_map = mark_safe(claim_map_svg(claim, customer=False))  # noqa: S308  (our own escaped SVG)
+    except NotFound:
+        process_map = None
+    step = current_step(claim)
+    deciding = claim.status == ClaimStatus.PENDING_APPROVAL and user.role in (
+        Role.HANDLER,
+        Role.REVIEWER,
+        Role.SUPERVISOR,
+    )
+    authority = authority_for(user, claim) if deciding else None
+    documents = list(claim.documents.all())
+    return {
+        "claim": claim,
+        "remaining": remaining,
+        "process_map": process_map,
+        "clocks": claim_clock_views(claim),
+        "materials": materials_checklist(claim, documents=tuple({d.doc_type for d in documents})),
+        "step": step,
+        "checklist": step_checklist(claim, step) if step is not None else [],
+        "documents": documents,
+        "timeline": list(claim_timeline(claim, user=user)),
+        "authority": authority,
+        "amount": claim.assessed_amount or claim.claimed_amount,
+        "decisions": list(claim.decisions.all()),
+        "payments": list(claim.payments.all()),
+    }

@@ -14,4 +14,5 @@ urlpatterns = [
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("team/", views.team_overview, name="team"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
+    path("claims/<int:claim_id>/", views.claim_page, name="claim"),
 ]

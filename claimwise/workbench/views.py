@@ -275,3 +275,19 @@ def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "workbench/customer.html", {"view": view})
+
+
+@staff_view
+def claim_page(request: HttpRequest, claim_id: int) -> HttpResponse:
+    """The claim page, first increment: everything a handler reads before acting (summary with the
+    remaining limit, process map, deadlines, materials and step checklists, documents with preview,
+    the timeline, the approval authority). The action forms come next."""
+    from django.http import Http404
+
+    from claimwise.core.errors import NotFound
+
+    try:
+        context = selectors.claim_page(request.user, claim_id)  # type: ignore[arg-type]
+    except NotFound:
+        raise Http404 from None
+    return render(request, "workbench/claim.html", context)

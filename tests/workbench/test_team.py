@@ -19,6 +19,10 @@ from tests.workbench.conftest import urgent_claims
 # Session, user, backlog, step names, workload, closures, at risk, session renewal (+ savepoint pair);
 # the teams' names add one when claims belong to teams.
 TEAM_QUERIES = 10
+# The claim page: session, user, claim (with policy, product, claimant, team, handler), coverage,
+# remaining limit, process row and definition, map steps and clocks, clocks, materials, step and its
+# checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
+CLAIM_QUERIES = 18
 
 
 def _client(user: Any) -> Client:
@@ -63,7 +67,7 @@ def test_customer_360_page(desk: dict[str, Any]) -> None:
     urgent_claims(desk["handler"], desk["policy"])
     client = _client(desk["supervisor"])
     queue = client.get("/work/?tab=team").content.decode()
-    link = f'/work/customers/{desk["holder"].pk}/'
+    link = f"/work/customers/{desk['holder'].pk}/"
     assert link in queue  # the claimant's name links to their page
     with CaptureQueriesContext(connection) as ctx:
         html = client.get(link).content.decode()
@@ -74,3 +78,45 @@ def test_customer_360_page(desk: dict[str, Any]) -> None:
     assert len(ctx.captured_queries) == 11
     other_branch = factories.user(Role.SUPERVISOR, branch=factories.branch("SH"))
     assert _client(other_branch).get(link).status_code == 404
+
+
+def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any]) -> None:
+    import io
+
+    from claimwise.claims.services import document_upload
+    from tests.claims.test_api import png
+
+    claims = urgent_claims(desk["handler"], desk["policy"])
+    claim = claims["warning"]
+    data = png()
+    document_upload(
+        actor=desk["customer"],
+        claim_id=claim.pk,
+        doc_type="damage_photo",
+        stream=io.BytesIO(data),
+        original_name="rear.png",
+        size=len(data),
+    )
+    client = _client(desk["handler"])
+    queue = client.get("/work/").content.decode()
+    assert f"/work/claims/{claim.pk}/" in queue  # the claim number links to its page
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(f"/work/claims/{claim.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and claim.number in html
+    for section in ("Summary", "Deadlines", "Process map", "Materials", "Documents", "Timeline", "Remaining limit"):
+        assert section in html, section
+    assert "<svg" in html and f"/api/v1/claims/{claim.pk}/documents/" in html and "<img" in html
+    assert desk["holder"].id_number not in html
+    for name in ("left.png", "right.png"):  # more documents and events: the same number of queries
+        document_upload(actor=desk["customer"], claim_id=claim.pk, doc_type="damage_photo",
+                        stream=io.BytesIO(data), original_name=name, size=len(data))
+    with CaptureQueriesContext(connection) as more:
+        assert client.get(f"/work/claims/{claim.pk}/").status_code == 200
+    assert len(ctx.captured_queries) == len(more.captured_queries) == CLAIM_QUERIES, "\n".join(
+        q["sql"][:120] for q in more.captured_queries
+    )
+    image = client.get(f"/api/v1/claims/{claim.pk}/documents/{claim.documents.first().pk}")
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"  # the preview loads with the session
+    elsewhere = factories.user(Role.HANDLER, branch=factories.branch("SH"))
+    assert _client(elsewhere).get(f"/work/claims/{claim.pk}/").status_code == 404
