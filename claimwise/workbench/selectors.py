@@ -28,7 +28,7 @@ from claimwise.process.authority import authority_for
 from claimwise.process.choices import Urgency
 from claimwise.process.clocks import claim_clock_views
 from claimwise.process.materials import materials_checklist
-from claimwise.process.models import ProcessStep, localized
+from claimwise.process.models import ProcessStep, StaffAlert, localized
 from claimwise.process.stepchecks import current_step, step_checklist
 from claimwise.process.svg import claim_map_svg
 from claimwise.workbench.models import SavedView, SignInThrottle
@@ -273,3 +273,12 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
         "decisions": list(claim.decisions.all()),
         "payments": list(claim.payments.all()),
     }
+
+
+def alerts_for(user: User, *, limit: int = 20) -> list[Any]:
+    """Unread deadline warnings, breaches and escalations for this user: addressed to them, or to
+    their role on a claim in their scope."""
+    mine = Q(recipient_id=user.pk) | (
+        Q(recipient__isnull=True, recipient_role=user.role) & Q(claim__in=claim_queryset(user))
+    )
+    return list(StaffAlert.objects.filter(mine, read_at__isnull=True).select_related("claim")[:limit])

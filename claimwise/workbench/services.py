@@ -117,3 +117,20 @@ def saved_view_delete(*, actor: User, view_id: int) -> None:
     audit_record(
         actor=actor, action="workbench.view_delete", object_type="workbench.savedview", object_id=pk, before=before
     )
+
+
+@transaction.atomic
+def alerts_mark_read(*, actor: User, alert_ids: list[int]) -> int:
+    """Mark the user's own alerts read (those of their role stay for the others)."""
+    from claimwise.process.models import StaffAlert
+    from claimwise.workbench.selectors import alerts_for  # selectors import this module
+
+
+    visible = {a.pk for a in alerts_for(actor, limit=500)}
+    ids = [i for i in alert_ids if i in visible]
+    if not ids:
+        return 0
+    now = timezone.now()
+    marked = StaffAlert.objects.filter(pk__in=ids, read_at__isnull=True).update(read_at=now)
+    audit_record(actor=actor, action="alert.read", object_type="process.staffalert", object_id=",".join(map(str, ids)))
+    return marked

@@ -182,6 +182,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query": urlencode(params),
         "tab_links": [(t, urlencode({**params, "tab": t, "team": ""} if t != filters.tab else params)) for t in tabs],
         "saved": [(v, urlencode(v.params)) for v in selectors.saved_views(user)],
+        "alerts": selectors.alerts_for(user),
         "view_form": SavedViewForm(),
     }
     if getattr(request, "htmx", False) and request.htmx.target == "results":  # type: ignore[attr-defined]
@@ -291,3 +292,11 @@ def claim_page(request: HttpRequest, claim_id: int) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     return render(request, "workbench/claim.html", context)
+
+
+@staff_view
+@require_POST
+def alerts_read(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("alert") if i.isdigit()]
+    services.alerts_mark_read(actor=request.user, alert_ids=ids)  # type: ignore[arg-type]
+    return redirect("workbench:queue")

@@ -199,9 +199,9 @@ def test_language_follows_the_switch(desk: dict[str, Any]) -> None:
     assert "Staff sign-in" in client.get("/work/login/").content.decode()
 
 
-# Session, user, count, page of claims (claimant and process joined), step names, saved views, and the
-# session's renewal (idle timeout; a savepoint around it inside the test's transaction).
-QUEUE_QUERIES = 9
+# Session, user, count, page of claims (claimant and process joined), step names, saved views, unread
+# alerts, and the session's renewal (idle timeout; a savepoint around it inside the test's transaction).
+QUEUE_QUERIES = 10
 
 
 def test_queue_page_runs_a_fixed_number_of_queries(desk: dict[str, Any]) -> None:

@@ -120,3 +120,26 @@ def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any]) -> None:
     assert image.status_code == 200 and image["Content-Type"] == "image/png"  # the preview loads with the session
     elsewhere = factories.user(Role.HANDLER, branch=factories.branch("SH"))
     assert _client(elsewhere).get(f"/work/claims/{claim.pk}/").status_code == 404
+
+
+def test_deadline_alerts_reach_the_queue_and_are_marked_read(desk: dict[str, Any]) -> None:
+    from django.utils import timezone
+
+    from claimwise.core.models import AuditEntry
+    from claimwise.process.tasks import clocks_tick
+
+    claims = urgent_claims(desk["handler"], desk["policy"])
+    for claim in claims.values():
+        claim_register(actor=desk["handler"], claim_id=claim.pk)
+    clocks_tick(timezone.now() + timezone.timedelta(days=8))  # the survey step's working days are long gone
+    handler = _client(desk["handler"])
+    html = handler.get("/work/").content.decode()
+    assert "alert" in html and "wb-alert-breach" in html
+    ids = re.findall(r'name="alert" value="(\d+)"', html)
+    assert ids
+    response = handler.post("/work/alerts/read/", {"alert": ids})
+    assert response.status_code == 302
+    assert "wb-alert-" not in handler.get("/work/").content.decode()
+    assert AuditEntry.objects.filter(action="alert.read", actor_id=desk["handler"].pk).exists()
+    # The escalation went to the supervisors' role and is still theirs to read.
+    assert "wb-alert-escalation" in _client(desk["supervisor"]).get("/work/").content.decode()
