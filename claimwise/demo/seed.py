@@ -34,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from claimwise.accounts.choices import PartnerKind, Role, Skill
+from claimwise.accounts.choices import STAFF_ROLES, PartnerKind, Role, Skill
 from claimwise.accounts.models import Branch, PartnerOrganization, Team, User
 from claimwise.accounts.services import reference_save, user_create
 from claimwise.claims.lifecycle import ClaimStatus
@@ -228,7 +228,9 @@ def print_demo_logins(out: IO[str] | Any) -> None:
         user = users.get(username)
         if user is None:
             continue
-        where = "back office /admin/ and API" if user.is_staff else "API /api/v1/"
+        places = ["workbench /work/"] if role in STAFF_ROLES else []
+        places += ["back office /admin/"] if user.is_staff else []
+        where = ", ".join([*places, "API /api/v1/"])
         out.write(f"  {username:<18} {role.value:<12} {where}\n")
 
 
