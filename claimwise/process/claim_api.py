@@ -26,9 +26,9 @@ from claimwise.process.choices import RuleStatus
 from claimwise.process.clocks import callback_record, claim_clock_views
 from claimwise.process.facts import FACT_HELP, FACT_TYPES
 from claimwise.process.materials import claim_process, materials_checklist, materials_notice_send, one_time_notice_rate
-from claimwise.process.models import AuthorityLimit, AutoReviewRule, ProcessStep
+from claimwise.process.models import AuthorityLimit, AutoReviewRule
 from claimwise.process.review import review_dry_run
-from claimwise.process.stepchecks import step_checklist, step_checks_confirm
+from claimwise.process.stepchecks import current_step, step_checklist, step_checks_confirm
 
 router = Router(tags=["process"])
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 422: dict}
@@ -121,11 +121,7 @@ def get_claim_process(request: HttpRequest, claim_id: int) -> dict[str, Any]:
     staff = user.role in STAFF_ROLES
     process = claim_process(claim)
     definition = process.definition
-    step = (
-        ProcessStep.objects.filter(definition_id=definition.pk, key=process.step_key).first()
-        if definition is not None and process.step_key
-        else None
-    )
+    step = current_step(claim)
     clocks = claim_clock_views(claim)
     if not staff:
         clocks = [c for c in clocks if c.clock.kind != "step"]  # internal service levels stay inside

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from claimwise.accounts.models import User
@@ -27,6 +27,7 @@ from claimwise.core import rows
 from claimwise.core.errors import ValidationFailed
 from claimwise.process.facts import claim_facts, compile_expression
 from claimwise.process.models import ClaimProcess, MaterialRequirement
+from claimwise.process.progress import process_for
 from claimwise.process.setup import line_setup
 
 
@@ -39,12 +40,11 @@ class MaterialStatus:
 
 
 def claim_process(claim: Claim) -> ClaimProcess:
-    """The claim's process row (made on submission; made here for claims older than the process app)."""
+    """The claim's process row (made on submission; bound now for claims older than the process app)."""
     try:
         return claim.process
     except ClaimProcess.DoesNotExist:
-        process, _created = ClaimProcess.objects.get_or_create(claim=claim)
-        return process
+        return process_for(claim, timezone.now())
 
 
 def _requirements(claim: Claim, process: ClaimProcess) -> list[MaterialRequirement]:

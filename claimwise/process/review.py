@@ -38,10 +38,9 @@ from claimwise.claims.services import (
 )
 from claimwise.core.audit import audit_record
 from claimwise.core.errors import DomainError
-from claimwise.process.choices import DefinitionStatus
 from claimwise.process.facts import FACT_SOURCE, Facts, claim_facts, compile_expression, facts_from_values
 from claimwise.process.materials import claim_process
-from claimwise.process.models import AutoReviewRule, MaterialRequirement, ProcessDefinition
+from claimwise.process.models import AutoReviewRule
 from claimwise.process.setup import line_setup
 
 if TYPE_CHECKING:
@@ -153,18 +152,6 @@ class DryRun:
         }
 
 
-def _materials_by_loss_type(line: str) -> dict[str, list[MaterialRequirement]] | None:
-    """Requirements of the line's published definitions by loss type ("" = the line's default)."""
-    definitions = ProcessDefinition.objects.filter(line=line, status=DefinitionStatus.PUBLISHED)
-    if not definitions:
-        return None
-    result: dict[str, list[MaterialRequirement]] = {}
-    for definition in definitions.prefetch_related("materials"):
-        for loss_type in definition.loss_types or [""]:
-            result[loss_type] = list(definition.materials.all())
-    return result
-
-
 def facts_batch(claims: list[Claim]) -> list[Facts]:
     """Facts for many claims with a fixed number of queries: documents, prior claims and
     completeness against the line's current published materials."""
@@ -180,7 +167,6 @@ def facts_batch(claims: list[Claim]) -> list[Facts]:
         policy_id__in={c.policy_id for c in claims}, reported_at__gte=earliest
     ).values_list("policy_id", "reported_at"):
         history[policy_id].append(reported_at)
-    materials: dict[str, dict[str, list[MaterialRequirement]] | None] = {}
     result = []
     for claim in claims:
         docs = tuple(sorted(documents[claim.pk]))
@@ -188,11 +174,10 @@ def facts_batch(claims: list[Claim]) -> list[Facts]:
             1 for at in history[claim.policy_id] if claim.reported_at - dt.timedelta(days=365) <= at < claim.reported_at
         )
         facts = claim_facts(claim, documents=docs, prior_claims_12m=prior)
-        if claim.line not in materials:
-            materials[claim.line] = _materials_by_loss_type(claim.line)
-        by_type = materials[claim.line]
-        if by_type is not None:
-            needed = by_type.get(claim.loss_type, by_type.get("", []))
+        setup = line_setup(claim.line)  # the line's current published materials
+        definition = setup.definition_for(claim.loss_type)
+        if definition is not None:
+            needed = setup.materials[definition.pk]
             facts["documents_complete"] = all(
                 m.doc_type in docs
                 for m in needed

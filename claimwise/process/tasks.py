@@ -123,6 +123,29 @@ def _clock_label(clock: ClaimClock) -> str:
     return str(clock.get_kind_display())
 
 
+def _message_parts(clock: ClaimClock) -> dict[str, str]:
+    return {
+        "number": clock.claim.number or "",
+        "clock": _clock_label(clock),
+        "due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _announce(clock: ClaimClock, kind: str, message: str, now: dt.datetime, *, visible_to_customer: bool) -> None:
+    """The claim's timeline entry for a deadline warning or breach."""
+    claim = clock.claim
+    ClaimEvent.objects.create(
+        claim=claim,
+        kind=kind,
+        at=now,
+        from_status=claim.status,
+        to_status=claim.status,
+        note=message,
+        data={"clock": clock.pk, "kind": clock.kind, "step": clock.step_key, "due_at": clock.due_at.isoformat()},
+        visible_to_customer=visible_to_customer,
+    )
+
+
 def send_warnings(now: dt.datetime) -> int:
     """At the warning threshold: a staff-only timeline event and an alert to the owner."""
     sent = 0
@@ -133,27 +156,8 @@ def send_warnings(now: dt.datetime) -> int:
         with transaction.atomic():
             if not ClaimClock.objects.filter(pk=clock.pk, warned_at__isnull=True).update(warned_at=now):
                 continue  # another tick took it
-            claim = clock.claim
-            message = _("Claim %(number)s: %(clock)s is due %(due)s.") % {
-                "number": claim.number,
-                "clock": _clock_label(clock),
-                "due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M"),
-            }
-            ClaimEvent.objects.create(
-                claim=claim,
-                kind="deadline_warning",
-                at=now,
-                from_status=claim.status,
-                to_status=claim.status,
-                note=message,
-                data={
-                    "clock": clock.pk,
-                    "kind": clock.kind,
-                    "step": clock.step_key,
-                    "due_at": clock.due_at.isoformat(),
-                },
-                visible_to_customer=False,
-            )
+            message = _("Claim %(number)s: %(clock)s is due %(due)s.") % _message_parts(clock)
+            _announce(clock, "deadline_warning", message, now, visible_to_customer=False)
             _alert(clock, AlertKind.WARNING, message, now)
             audit_record(actor=None, action="clock.warning", obj=clock, after={"warned_at": now})
             sent += 1
@@ -177,31 +181,12 @@ def send_breaches(now: dt.datetime) -> int:
         with transaction.atomic():
             if not ClaimClock.objects.filter(pk=clock.pk, breached_at__isnull=True).update(breached_at=now):
                 continue
-            claim = clock.claim
-            message = _("Claim %(number)s: %(clock)s was due %(due)s and is breached.") % {
-                "number": claim.number,
-                "clock": _clock_label(clock),
-                "due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M"),
-            }
-            ClaimEvent.objects.create(
-                claim=claim,
-                kind="deadline_breached",
-                at=now,
-                from_status=claim.status,
-                to_status=claim.status,
-                note=message,
-                data={
-                    "clock": clock.pk,
-                    "kind": clock.kind,
-                    "step": clock.step_key,
-                    "due_at": clock.due_at.isoformat(),
-                },
-                # The claimant is owed the statutory deadlines; internal promises stay internal.
-                visible_to_customer=clock.kind in STATUTORY_CLOCKS,
-            )
+            message = _("Claim %(number)s: %(clock)s was due %(due)s and is breached.") % _message_parts(clock)
+            # The claimant is owed the statutory deadlines; internal promises stay internal.
+            _announce(clock, "deadline_breached", message, now, visible_to_customer=clock.kind in STATUTORY_CLOCKS)
             _alert(clock, AlertKind.BREACH, message, now)
             StaffAlert.objects.create(
-                claim=claim,
+                claim=clock.claim,
                 kind=AlertKind.ESCALATION,
                 recipient_role=clock.escalate_to or Role.SUPERVISOR,
                 clock=clock,
