@@ -36,9 +36,7 @@ HASH_KEY = os.environ.get("CLAIMWISE_HASH_KEY", DEMO_HASH_KEY)
 
 DEBUG = os.environ.get("CLAIMWISE_DEBUG", "0" if PRODUCTION else "1") == "1"
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("CLAIMWISE_ALLOWED_HOSTS", "*").split(",") if h.strip()]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("CLAIMWISE_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CLAIMWISE_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "unfold",
@@ -114,7 +112,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("CLAIMWISE_DB_PREPARED", "1") == "1":
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and os.environ.get("CLAIMWISE_DB_PREPARED", "1") == "1"
+):
     # Server-side binding with prepared statements: PostgreSQL plans a statement a connection
     # repeats once (from its fifth run) instead of every time, about a third of a submit's database
     # CPU (docs/performance.md). Needs a direct connection or a pooler that keeps prepared statements
@@ -180,7 +181,9 @@ else:
 
 # Idle timeout: every request with a session renews it, so a session ends this long after the last
 # request (API calls with bearer tokens carry no session and write nothing).
-SESSION_COOKIE_AGE = int(os.environ.get("CLAIMWISE_SESSION_IDLE_SECONDS", os.environ.get("CLAIMWISE_SESSION_SECONDS", "1800")))
+SESSION_COOKIE_AGE = int(
+    os.environ.get("CLAIMWISE_SESSION_IDLE_SECONDS", os.environ.get("CLAIMWISE_SESSION_SECONDS", "1800"))
+)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION

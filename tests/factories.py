@@ -80,8 +80,13 @@ def product(line: str = LineOfBusiness.MOTOR) -> Product:
         name=f"{line} product",
         line=line,
         coverages=[
-            {"code": "main", "name": "Main cover", "limit": Decimal("100000"), "deductible": Decimal("500"),
-             "loss_types": loss_types}
+            {
+                "code": "main",
+                "name": "Main cover",
+                "limit": Decimal("100000"),
+                "deductible": Decimal("500"),
+                "loss_types": loss_types,
+            }
         ],
     )
 

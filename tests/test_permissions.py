@@ -51,7 +51,12 @@ PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
 BANK_ACCOUNT = "6222020200112233445"
-RULE = {"code": "small-glass", "name": "小额玻璃", "line": "motor", "expression": 'loss_type == "glass" and claimed_amount < 2000'}
+RULE = {
+    "code": "small-glass",
+    "name": "小额玻璃",
+    "line": "motor",
+    "expression": 'loss_type == "glass" and claimed_amount < 2000',
+}
 
 # own: the customer who holds the policy and made the claim; oth: another customer; hdl: a handler
 # of the claim's branch and team; hsh: a handler of another branch; par: a partner the claim is
@@ -242,7 +247,9 @@ def _build() -> World:
         world.claims[state] = claim_id
     world.other_claim = _submit(other.user, world.other_policy)
     world.definition_id = presets_install(codes=("motor",))[0].definition_id
-    world.draft_id = definition_import(actor=None, source={**preset_document("motor"), "code": "motor-glass", "loss_types": ["glass"]}).pk
+    world.draft_id = definition_import(
+        actor=None, source={**preset_document("motor"), "code": "motor-glass", "loss_types": ["glass"]}
+    ).pk
     world.document_id = services.document_upload(
         actor=holder.user,
         claim_id=world.claims["reported"],

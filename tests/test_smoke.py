@@ -21,9 +21,15 @@ def test_fnol_to_close_over_api(world, api_client):
     r = api_client.as_user(world["reviewer"]).post(f"/api/v1/claims/{cid}/approve", {}, content_type="application/json")
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "approved"
-    r = h.post(f"/api/v1/claims/{cid}/payments", {"payee_name": "张伟", "bank_account": "6222020200112233445"}, content_type="application/json")
+    r = h.post(
+        f"/api/v1/claims/{cid}/payments",
+        {"payee_name": "张伟", "bank_account": "6222020200112233445"},
+        content_type="application/json",
+    )
     assert r.status_code == 200, r.content
-    r = api_client.as_user(world["supervisor"]).post(f"/api/v1/claims/{cid}/payments/confirm", {}, content_type="application/json")
+    r = api_client.as_user(world["supervisor"]).post(
+        f"/api/v1/claims/{cid}/payments/confirm", {}, content_type="application/json"
+    )
     assert r.status_code == 200, r.content
     r = h.post(f"/api/v1/claims/{cid}/close", {}, content_type="application/json")
     assert r.status_code == 200, r.content

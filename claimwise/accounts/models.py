@@ -64,9 +64,7 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members", verbose_name=_("team")
     )
-    lines = models.JSONField(
-        _("lines of business"), default=list, blank=True, help_text=_("Empty means all lines.")
-    )
+    lines = models.JSONField(_("lines of business"), default=list, blank=True, help_text=_("Empty means all lines."))
     partner = models.ForeignKey(
         PartnerOrganization,
         null=True,

@@ -47,7 +47,9 @@ router = Router(tags=["claims"])
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict, 413: dict, 415: dict, 422: dict}
 # What a customer or partner may read in an event's data: what happened to the claim, not who inside
 # the company did it or internal ids.
-CUSTOMER_EVENT_DATA = frozenset({"items", "amount", "reason_codes", "doc_type", "channel", "late_report", "assessed_amount"})
+CUSTOMER_EVENT_DATA = frozenset(
+    {"items", "amount", "reason_codes", "doc_type", "channel", "late_report", "assessed_amount"}
+)
 REVEAL_ROLES = frozenset({Role.HANDLER, Role.REVIEWER, Role.SUPERVISOR, Role.COMPLIANCE})
 
 
@@ -177,7 +179,10 @@ class ListQuery(Schema):
     number: str | None = Field(None, max_length=24)
     reported_from: dt.datetime | None = None
     reported_to: dt.datetime | None = None
-    ordering: str = Field("-reported_at", description="reported_at, incident_at, claimed_amount, status_changed_at or number; prefix - for descending")
+    ordering: str = Field(
+        "-reported_at",
+        description="reported_at, incident_at, claimed_amount, status_changed_at or number; prefix - for descending",
+    )
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=200)
 
@@ -229,7 +234,11 @@ def get_timeline(request: HttpRequest, claim_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/{int:claim_id}/claimant/identity", response={200: IdentityOut, **ERRORS}, summary="Reveal the claimant's identifiers")
+@router.get(
+    "/{int:claim_id}/claimant/identity",
+    response={200: IdentityOut, **ERRORS},
+    summary="Reveal the claimant's identifiers",
+)
 def reveal_identity(request: HttpRequest, claim_id: int) -> dict[str, Any]:
     """Unmasked ID number and phone, for handling staff only; every reveal is audited (PIPL)."""
     from django.db import transaction
@@ -288,7 +297,11 @@ def resume(request: HttpRequest, claim_id: int, payload: NoteIn) -> dict[str, An
 @router.post("/{int:claim_id}/submit-for-approval", response=ACTION, summary="Submit for approval (核赔)")
 def submit_for_approval(request: HttpRequest, claim_id: int, payload: SubmitForApprovalIn) -> dict[str, Any]:
     return _act(
-        request, claim_id, services.claim_submit_for_approval, assessed_amount=payload.assessed_amount, note=payload.note
+        request,
+        claim_id,
+        services.claim_submit_for_approval,
+        assessed_amount=payload.assessed_amount,
+        note=payload.note,
     )
 
 
@@ -399,7 +412,9 @@ def upload_document(
     return Status(201, doc)
 
 
-@router.get("/{int:claim_id}/documents/{int:document_id}", response={200: None, **ERRORS}, summary="Download a document")
+@router.get(
+    "/{int:claim_id}/documents/{int:document_id}", response={200: None, **ERRORS}, summary="Download a document"
+)
 def download_document(request: HttpRequest, claim_id: int, document_id: int) -> FileResponse:
     claim = claim_get(claim_id, user=_user(request))
     doc = document_get(claim, document_id)

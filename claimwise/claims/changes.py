@@ -59,5 +59,3 @@ def track(change: ClaimChange) -> ClaimChange:
 def react(change: ClaimChange) -> None:
     for listener in CLAIM_REACTORS:
         listener(change)
-
-

@@ -55,6 +55,8 @@ FAST_TRACK = {
     LineOfBusiness.MOTOR: (Decimal("5000"), {LossType.COLLISION, LossType.GLASS}),
     LineOfBusiness.HEALTH: (Decimal("3000"), {LossType.OUTPATIENT, LossType.HOSPITALIZATION}),
 }
+
+
 def claim_number(line: str, reported_at: dt.datetime, pk: int) -> str:
     local = timezone.localtime(reported_at)
     return f"{LINE_PREFIX[LineOfBusiness(line)]}{local:%Y%m%d}{pk:08d}"
@@ -231,7 +233,9 @@ def _policy_for_submit(actor: User, policy_number: str, insured_id_number: str |
     role = actor.role
     customer = role == Role.CUSTOMER
     with connection.cursor() as cursor:
-        cursor.execute(_policy_sql(customer), [actor.pk, policy_number.strip()] if customer else [policy_number.strip()])
+        cursor.execute(
+            _policy_sql(customer), [actor.pk, policy_number.strip()] if customer else [policy_number.strip()]
+        )
         found = cursor.fetchone()
     if found is None:
         raise _policy_not_found()
@@ -384,4 +388,3 @@ def _claim_create(
     audit_record(actor=actor, action="claim.submit", obj=claim, after=snapshot(claim))
     react(change)
     return claim
-

@@ -278,7 +278,9 @@ TRANSITIONS: dict[Action, Transition] = {
             S.WITHDRAWN,
             frozenset({Role.CUSTOMER, Role.HANDLER, Role.SUPERVISOR}),
         ),
-        Transition(Action.REOPEN, frozenset({S.CLOSED}), S.REGISTERED, frozenset({Role.SUPERVISOR}), (reason_text_given,)),
+        Transition(
+            Action.REOPEN, frozenset({S.CLOSED}), S.REGISTERED, frozenset({Role.SUPERVISOR}), (reason_text_given,)
+        ),
     ]
 }
 

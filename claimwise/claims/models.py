@@ -50,9 +50,7 @@ class StatusField(models.CharField):
 class Claim(TimeStampedModel):
     number = models.CharField(_("claim number"), max_length=24, unique=True, null=True, blank=True)
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="claims", verbose_name=_("policy"))
-    claimant = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="claims", verbose_name=_("claimant")
-    )
+    claimant = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="claims", verbose_name=_("claimant"))
     coverage = models.ForeignKey(
         Coverage, null=True, blank=True, on_delete=models.PROTECT, related_name="claims", verbose_name=_("coverage")
     )
@@ -103,6 +101,8 @@ class Claim(TimeStampedModel):
     registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The fraud risk score 0–1 (T5), written by the risk scoring; null until the claim is scored.
+    risk_score = models.DecimalField(_("risk score"), max_digits=4, decimal_places=3, null=True, blank=True)
 
     class Meta:
         verbose_name = _("claim")
@@ -159,6 +159,28 @@ class ClaimEvent(models.Model):
         return f"{self.kind} {self.from_status}→{self.to_status}"
 
 
+class ClaimMessage(models.Model):
+    """A message between the claimant and the people handling the claim (P4, C2), seen by both."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="messages", verbose_name=_("claim"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("author")
+    )
+    from_customer = models.BooleanField(_("from the customer"), default=False)
+    body = models.TextField(_("message"))
+    sent_at = models.DateTimeField(_("sent at"))
+    read_at = models.DateTimeField(_("read by the other side at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        verbose_name = _("claim message")
+        verbose_name_plural = _("claim messages")
+        indexes = [models.Index(fields=["claim", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.body[:40]}"
+
+
 class Document(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="documents", verbose_name=_("claim"))
     doc_type = models.CharField(_("document type"), max_length=24, choices=DocumentType.choices)
@@ -205,7 +227,9 @@ class Decision(models.Model):
 
 class Payment(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="payments", verbose_name=_("claim"))
-    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="payments", verbose_name=_("decision"))
+    decision = models.ForeignKey(
+        Decision, on_delete=models.PROTECT, related_name="payments", verbose_name=_("decision")
+    )
     payee_name = models.CharField(_("payee"), max_length=100)
     bank_name = models.CharField(_("bank"), max_length=100, blank=True)
     bank_account = EncryptedTextField(_("bank account"))

@@ -37,7 +37,7 @@ from claimwise.claims.fnol import (
     triage,
 )
 from claimwise.claims.lifecycle import TRANSITIONS, Action, ClaimStatus, first_failed_guard, target_of
-from claimwise.claims.models import Claim, ClaimEvent, ClaimShare, Decision, Document, Payment
+from claimwise.claims.models import Claim, ClaimEvent, ClaimMessage, ClaimShare, Decision, Document, Payment
 from claimwise.claims.selectors import claim_get
 from claimwise.core.audit import audit_record, snapshot
 from claimwise.core.errors import (
@@ -150,9 +150,7 @@ def _transition(
 
 
 @transaction.atomic
-def claim_register(
-    *, actor: User | None, claim_id: int, note: str = "", reserve: Decimal | str | None = None
-) -> Claim:
+def claim_register(*, actor: User | None, claim_id: int, note: str = "", reserve: Decimal | str | None = None) -> Claim:
     """立案. A handler who registers an unassigned claim takes it. `reserve` sets the case reserve
     (forced registration uses the process's default reserve)."""
     initial_reserve = to_money(reserve) if reserve is not None else None
@@ -232,7 +230,14 @@ def claim_submit_for_approval(
 
 
 def _decide(
-    *, actor: User | None, claim_id: int, action: Action, outcome: str, amount: Decimal, reason_codes: list[str], note: str
+    *,
+    actor: User | None,
+    claim_id: int,
+    action: Action,
+    outcome: str,
+    amount: Decimal,
+    reason_codes: list[str],
+    note: str,
 ) -> Claim:
     def effect(claim: Claim, now: dt.datetime) -> dict[str, Any]:
         decision = Decision.objects.create(
@@ -478,21 +483,11 @@ def claim_assign(
     claim.team = team or (handler.team if handler is not None else None)
     claim.version += 1
     claim.save(update_fields=["handler", "team", "version", "updated_at"])
-    ClaimEvent.objects.create(
-        claim=claim,
-        kind="assigned",
-        at=now,
-        actor=actor,
-        from_status=claim.status,
-        to_status=claim.status,
-        note=note,
-        data={"handler": claim.handler_id, "team": claim.team_id},
-        visible_to_customer=False,
+    data = {"handler": claim.handler_id, "team": claim.team_id}
+    _event, change = _side_event(claim, "assigned", actor, now, note=note, data=data, visible=False)
+    audit_record(
+        actor=actor, action="claim.assign", obj=claim, before=before, after=snapshot(claim, AUDITED_CLAIM_FIELDS)
     )
-    change = track(
-        ClaimChange(claim, "assigned", actor, now, claim.status, claim.status, {"handler": claim.handler_id})
-    )
-    audit_record(actor=actor, action="claim.assign", obj=claim, before=before, after=snapshot(claim, AUDITED_CLAIM_FIELDS))
     react(change)
     return claim
 
@@ -519,3 +514,106 @@ def claim_share(*, actor: User, claim_id: int, partner: PartnerOrganization, not
         )
         audit_record(actor=actor, action="claim.share", obj=share, after=snapshot(share))
     return share
+
+
+# --- reserve, notes and messages ---------------------------------------------------------------------
+
+RESERVE_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})
+NOTE_ROLES = frozenset({Role.HANDLER, Role.REVIEWER, Role.SUPERVISOR})
+MESSAGE_ROLES = NOTE_ROLES | {Role.CUSTOMER}
+MAX_TEXT = 4000
+
+
+def _text(value: str, field: str, missing: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed({field: missing})
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed({field: _("Keep it under %(max)d characters.") % {"max": MAX_TEXT}})
+    return text
+
+
+def _side_event(
+    claim: Claim,
+    kind: str,
+    actor: User | None,
+    now: dt.datetime,
+    *,
+    note: str = "",
+    data: dict[str, Any],
+    visible: bool,
+) -> tuple[ClaimEvent, ClaimChange]:
+    """A timeline entry that leaves the status as it is, and the change it makes for the trackers."""
+    event = ClaimEvent.objects.create(
+        claim=claim,
+        kind=kind,
+        at=now,
+        actor=actor,
+        from_status=claim.status,
+        to_status=claim.status,
+        note=note,
+        data=data,
+        visible_to_customer=visible,
+    )
+    return event, track(ClaimChange(claim, kind, actor, now, claim.status, claim.status, data))
+
+
+@transaction.atomic
+def claim_reserve_change(*, actor: User, claim_id: int, amount: Decimal | str, reason: str) -> Claim:
+    """The case reserve (未决赔款准备金) follows the handler's best estimate; every change has a reason."""
+    check_role(actor, RESERVE_ROLES)
+    try:
+        value = to_money(amount)
+    except (ArithmeticError, TypeError, ValueError):
+        raise ValidationFailed({"amount": _("Give an amount.")}) from None
+    if value < 0:
+        raise ValidationFailed({"amount": _("A reserve cannot be negative.")})
+    reason = _text(reason, "reason", _("Say why the reserve changes."))
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    if claim.status in (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN):
+        raise IllegalTransition(_("A closed claim has no reserve to change."))
+    if value == claim.reserve:
+        raise ValidationFailed({"amount": _("The reserve is already %(amount)s.") % {"amount": value}})
+    before = snapshot(claim, AUDITED_CLAIM_FIELDS)
+    now = timezone.now()
+    data = {"from": str(claim.reserve), "to": str(value)}
+    claim.reserve = value
+    claim.version += 1
+    claim.save(update_fields=["reserve", "version", "updated_at"])
+    _event, change = _side_event(claim, "reserve_changed", actor, now, note=reason, data=data, visible=False)
+    audit_record(
+        actor=actor, action="claim.reserve", obj=claim, before=before, after=snapshot(claim, AUDITED_CLAIM_FIELDS)
+    )
+    react(change)
+    return claim
+
+
+@transaction.atomic
+def claim_note_add(*, actor: User, claim_id: int, text: str) -> ClaimEvent:
+    """An internal note on the claim's timeline; never shown to the customer."""
+    check_role(actor, NOTE_ROLES)
+    text = _text(text, "text", _("Write the note."))
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    now = timezone.now()
+    event, _change = _side_event(claim, "note", actor, now, note=text, data={}, visible=False)
+    audit_record(actor=actor, action="claim.note", obj=event, after=snapshot(event))
+    return event
+
+
+@transaction.atomic
+def claim_message_send(*, actor: User, claim_id: int, body: str) -> ClaimMessage:
+    """A message between the claimant and the claim's handlers; the customer sees the whole thread."""
+    check_role(actor, MESSAGE_ROLES)
+    body = _text(body, "body", _("Write the message."))
+    claim = claim_get(claim_id, user=actor, for_update=True)
+    if claim.status == ClaimStatus.WITHDRAWN:
+        raise IllegalTransition(_("The claim was withdrawn; messages are closed."))
+    now = timezone.now()
+    message = ClaimMessage.objects.create(
+        claim=claim, author=actor, from_customer=actor.role == Role.CUSTOMER, body=body, sent_at=now
+    )
+    data = {"message": message.pk, "from_customer": message.from_customer}
+    _event, change = _side_event(claim, "message", actor, now, data=data, visible=True)
+    audit_record(actor=actor, action="claim.message", obj=message, after=snapshot(message))
+    react(change)
+    return message

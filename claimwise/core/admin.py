@@ -238,7 +238,9 @@ class AuditEntryAdmin(ReadOnlyModelAdmin):
             messages.success(
                 request,
                 ngettext(
-                    "Audit chain intact: %(n)d entry verified.", "Audit chain intact: %(n)d entries verified.", result.checked
+                    "Audit chain intact: %(n)d entry verified.",
+                    "Audit chain intact: %(n)d entries verified.",
+                    result.checked,
                 )
                 % {"n": result.checked},
             )
@@ -250,7 +252,11 @@ class AuditEntryAdmin(ReadOnlyModelAdmin):
                     "Audit chain broken at entry #%(seq)s (%(problem)s) after %(n)d good entries.",
                     result.checked,
                 )
-                % {"seq": result.first_bad_seq, "problem": PROBLEM_LABELS.get(result.problem, result.problem), "n": result.checked},
+                % {
+                    "seq": result.first_bad_seq,
+                    "problem": PROBLEM_LABELS.get(result.problem, result.problem),
+                    "n": result.checked,
+                },
             )
         return HttpResponseRedirect(reverse("admin:core_auditentry_changelist"))
 

@@ -120,9 +120,7 @@ def _link_sql() -> str:
 def _link_postgresql(entry: AuditEntry) -> bool:
     """Append `entry` with `_link_sql`; False when there is no head yet (the first entry ever)."""
     at_mark, seq_mark = f"at-{uuid.uuid4().hex}", f"seq-{uuid.uuid4().hex}"
-    payload = json.dumps(
-        _payload(entry, seq_mark, at_mark), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    payload = json.dumps(_payload(entry, seq_mark, at_mark), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     before_at, rest = payload.split(at_mark)  # the time goes inside its quotes,
     before_seq, after_seq = rest.split(json.dumps(seq_mark))  # the number replaces its string
     values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _linked_fields()]

@@ -18,6 +18,4 @@ def refuse_demo_secrets_in_production() -> None:
     if settings.DEBUG:
         problems.append("CLAIMWISE_DEBUG")
     if problems:
-        raise ImproperlyConfigured(
-            "Refusing to run in production with demo settings: set " + ", ".join(problems)
-        )
+        raise ImproperlyConfigured("Refusing to run in production with demo settings: set " + ", ".join(problems))

@@ -416,4 +416,6 @@ class ProcessDefinitionAdmin(DraftOnly, BackOfficeModelAdmin):
             "format": FORMAT,
         }
         return render(request, "admin/process/processdefinition/import.html", context, status=422 if error else 200)
+
+
 from claimwise.process import rules_admin  # noqa: F401, E402  (rules and the approval matrix)

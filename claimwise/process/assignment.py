@@ -52,9 +52,10 @@ def choose_handler(claim: Claim) -> tuple[User | None, str]:
     need = required_skills(claim)
     specialists = [h for h in pool if h.team is not None and h.team.is_specialist and need <= set(h.team.skills)]
     if need and specialists:
-        pool, why = specialists, _("needs %(skills)s: specialist team") % {
-            "skills": ", ".join(str(Skill(s).label) for s in sorted(need))
-        }
+        pool, why = (
+            specialists,
+            _("needs %(skills)s: specialist team") % {"skills": ", ".join(str(Skill(s).label) for s in sorted(need))},
+        )
     else:
         regular = [h for h in pool if h.team is None or not h.team.is_specialist]
         pool, why = (regular or pool), _("regular team")
@@ -79,5 +80,7 @@ def assign_on_registration(claim: Claim) -> User | None:
     handler, why = choose_handler(claim)
     if handler is None:
         return None  # nobody available: the claim waits in the unassigned pool for a supervisor
-    claim_assign(actor=None, claim_id=claim.pk, handler=handler, note=_("Assigned automatically: %(why)s.") % {"why": why})
+    claim_assign(
+        actor=None, claim_id=claim.pk, handler=handler, note=_("Assigned automatically: %(why)s.") % {"why": why}
+    )
     return handler

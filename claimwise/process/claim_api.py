@@ -220,15 +220,16 @@ class ChecksIn(In):
     note: str = Field("", max_length=2000)
 
 
-@router.post("/claims/{int:claim_id}/checks", response={200: list[CheckOut], **ERRORS}, summary="Confirm checklist items")
+@router.post(
+    "/claims/{int:claim_id}/checks", response={200: list[CheckOut], **ERRORS}, summary="Confirm checklist items"
+)
 def confirm_checks(request: HttpRequest, claim_id: int, payload: ChecksIn) -> list[dict[str, Any]]:
     user = _user(request)
     claim = claim_get(claim_id, user=user)
     check_role(user, frozenset({Role.HANDLER, Role.REVIEWER, Role.SUPERVISOR}))
     step_checks_confirm(actor=user, claim_id=claim_id, items=payload.items, note=payload.note)
     return [
-        {**i, "confirmed_by": i["confirmed_by"].username if i["confirmed_by"] else None}
-        for i in step_checklist(claim)
+        {**i, "confirmed_by": i["confirmed_by"].username if i["confirmed_by"] else None} for i in step_checklist(claim)
     ]
 
 
@@ -346,7 +347,11 @@ def dry_run(request: HttpRequest, payload: DryRunIn) -> dict[str, Any]:
     user = _user(request)
     check_role(user, RULE_EDITORS | {Role.REVIEWER, Role.COMPLIANCE})
     return review_dry_run(
-        actor=user, line=payload.line.value, expression=payload.expression, last_n=payload.last_n, scope=claim_queryset(user)
+        actor=user,
+        line=payload.line.value,
+        expression=payload.expression,
+        last_n=payload.last_n,
+        scope=claim_queryset(user),
     ).as_dict()
 
 
@@ -389,7 +394,9 @@ def list_limits(request: HttpRequest) -> list[dict[str, Any]]:
 def set_limit(request: HttpRequest, payload: LimitIn) -> Status[dict[str, Any]]:
     user = _user(request)
     check_role(user, frozenset({Role.ADMIN}))
-    existing = AuthorityLimit.objects.filter(role=payload.role.value, line=payload.line.value if payload.line else "").first()
+    existing = AuthorityLimit.objects.filter(
+        role=payload.role.value, line=payload.line.value if payload.line else ""
+    ).first()
     row = services.authority_limit_save(
         actor=user,
         role=payload.role.value,

@@ -61,7 +61,7 @@ FACT_HELP = {
     "report_delay_hours": gettext_lazy("hours from the incident to the report"),
     "incident_hour": gettext_lazy("hour of the incident, 0–23, local time"),
     "prior_claims_12m": gettext_lazy("other claims on the same policy in the 12 months before this report"),
-    "documents": gettext_lazy("document types received, e.g. \"police_report\" in documents"),
+    "documents": gettext_lazy('document types received, e.g. "police_report" in documents'),
     "documents_complete": gettext_lazy("every required material received"),
     "policy_status": gettext_lazy("policy status: active, lapsed, cancelled, expired"),
     "policy_in_force": gettext_lazy("the incident lies in the policy period and the policy is active"),
@@ -112,9 +112,7 @@ def compile_expression(text: str, *, field: str = "expression") -> rule_engine.R
     except rule_engine.EngineError:
         problem = expression_problem(text)
         assert problem is not None
-        raise ValidationFailed(
-            [{"field": field, "message": problem.message, "position": problem.position}]
-        ) from None
+        raise ValidationFailed([{"field": field, "message": problem.message, "position": problem.position}]) from None
 
 
 @lru_cache(maxsize=2048)
@@ -148,6 +146,7 @@ FACT_SOURCE = (
     "coverage_id",
     "coverage__limit",
     "coverage__deductible",
+    "risk_score",
 )
 
 
@@ -200,7 +199,7 @@ def facts_from_values(
     documents: tuple[str, ...] | None = None,
     documents_complete: bool = False,
     prior_claims_12m: int | None = None,
-    risk_score: Decimal | float = 0,
+    risk_score: Decimal | float | None = None,
 ) -> Facts:
     """Facts from one row of `FACT_SOURCE` values; what is not given is read when a rule needs it."""
     incident_at, reported_at = v["incident_at"], v["reported_at"]
@@ -224,7 +223,7 @@ def facts_from_values(
         "policy_in_force": starts <= incident_at <= ends and v["policy__status"] == "active",
         "coverage_match": v["coverage_id"] is not None,
         "late_report": v["late_report"],
-        "risk_score": Decimal(str(risk_score)),
+        "risk_score": Decimal(str(risk_score if risk_score is not None else v.get("risk_score") or 0)),
     }
     lazy: dict[str, Callable[[], Any]] = {}
     if documents is None:
@@ -244,9 +243,10 @@ def claim_facts(
     documents: tuple[str, ...] | None = None,
     documents_complete: bool = False,
     prior_claims_12m: int | None = None,
-    risk_score: Decimal | float = 0,
+    risk_score: Decimal | float | None = None,
 ) -> Facts:
-    """The facts of one claim (with its policy and coverage loaded)."""
+    """The facts of one claim (with its policy and coverage loaded); the risk score is the claim's
+    own unless given (0 while unscored)."""
     policy, coverage = claim.policy, claim.coverage
     values = {
         "id": claim.pk,
@@ -268,6 +268,7 @@ def claim_facts(
         "coverage_id": claim.coverage_id,
         "coverage__limit": coverage.limit if coverage else None,
         "coverage__deductible": coverage.deductible if coverage else None,
+        "risk_score": claim.risk_score,
     }
     return facts_from_values(
         values,

@@ -120,9 +120,7 @@ def materials_notice_send(
     items = [m["label"] for m in process.missing_materials] + [i.strip() for i in extra_items or [] if i.strip()]
     if not items:
         raise ValidationFailed({"extra_items": _("Nothing is missing; name what you need from the claimant.")})
-    return claim_request_documents(
-        actor=actor, claim_id=claim.pk, items=items, justification=justification, note=note
-    )
+    return claim_request_documents(actor=actor, claim_id=claim.pk, items=items, justification=justification, note=note)
 
 
 def resume_if_complete(claim: Claim, process: ClaimProcess) -> None:

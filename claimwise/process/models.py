@@ -119,7 +119,9 @@ class ProcessStep(models.Model):
         _("quality checklist"),
         default=list,
         blank=True,
-        help_text=_('What the owner confirms before leaving the step: [{"key": "...", "text": "...", "text_en": "..."}].'),
+        help_text=_(
+            'What the owner confirms before leaving the step: [{"key": "...", "text": "...", "text_en": "..."}].'
+        ),
     )
     next_steps = models.JSONField(_("next steps"), default=list, blank=True)
 

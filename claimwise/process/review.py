@@ -157,9 +157,7 @@ def facts_batch(claims: list[Claim]) -> list[Facts]:
     completeness against the line's current published materials."""
     ids = [c.pk for c in claims]
     documents: dict[int, set[str]] = defaultdict(set)
-    for claim_id, doc_type in Document.objects.filter(claim_id__in=ids).values_list(
-        "claim_id", "doc_type"
-    ):
+    for claim_id, doc_type in Document.objects.filter(claim_id__in=ids).values_list("claim_id", "doc_type"):
         documents[claim_id].add(doc_type)
     earliest = min((c.reported_at for c in claims), default=timezone.now()) - dt.timedelta(days=365)
     history: dict[int, list[dt.datetime]] = defaultdict(list)
@@ -203,9 +201,9 @@ def review_dry_run(
     claims = list(closed)
     outcome_of: dict[int, str] = {}
     for claim_id, outcome in (
-        Decision.objects.filter(claim_id__in=[c.pk for c in claims]).order_by("decided_at", "pk").values_list(
-            "claim_id", "outcome"
-        )
+        Decision.objects.filter(claim_id__in=[c.pk for c in claims])
+        .order_by("decided_at", "pk")
+        .values_list("claim_id", "outcome")
     ):
         outcome_of[claim_id] = outcome  # the last decision wins
     run = DryRun(line=line, expression=expression, examined=len(claims))
@@ -230,9 +228,7 @@ def evaluate_auto_review(batch: ClaimBatch) -> int:
     again (a rule activated since, a risk score lowered) and the matching ones go straight through.
     One query for the candidates' facts; documents and prior claims are read only for claims a rule
     gets that far with."""
-    candidates = {
-        f.claim_id: f.line for f in batch.facts if f.status in REVIEWABLE and line_setup(f.line).rules
-    }
+    candidates = {f.claim_id: f.line for f in batch.facts if f.status in REVIEWABLE and line_setup(f.line).rules}
     if not candidates:
         return 0
     matched: list[tuple[int, AutoReviewRule]] = []

@@ -31,7 +31,11 @@ def _facts_help() -> SafeString:
 
 class RuleForm(forms.ModelForm):
     last_n = forms.IntegerField(
-        label=gettext_lazy("Dry run over the last N closed claims"), min_value=1, max_value=5000, initial=500, required=False
+        label=gettext_lazy("Dry run over the last N closed claims"),
+        min_value=1,
+        max_value=5000,
+        initial=500,
+        required=False,
     )
 
     class Meta:

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, TextChoices, Value, When
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum.cn import ric
 
@@ -41,6 +42,22 @@ URGENCY_RANK = {Urgency.BREACHED: 0, Urgency.WARNING: 1, Urgency.ON_TIME: 2}
 # Roles that see the whole queue of their scope (branch and lines, or everything), not only their own.
 TEAM_QUEUE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR})
 CLAIM_NUMBER = re.compile(r"^[A-Z]{2}\d{0,16}$")
+
+
+class RiskBand(TextChoices):
+    HIGH = "high", gettext_lazy("High (0.7 and above)")
+    MEDIUM = "medium", gettext_lazy("Medium (0.4 to 0.7)")
+    LOW = "low", gettext_lazy("Low (below 0.4)")
+    UNSCORED = "unscored", gettext_lazy("Not scored yet")
+
+
+# Bands of Claim.risk_score, the fraud score (0–1) the risk scoring writes on each claim.
+RISK_BANDS: dict[str, Q] = {
+    RiskBand.HIGH: Q(risk_score__gte=Decimal("0.7")),
+    RiskBand.MEDIUM: Q(risk_score__gte=Decimal("0.4"), risk_score__lt=Decimal("0.7")),
+    RiskBand.LOW: Q(risk_score__lt=Decimal("0.4")),
+    RiskBand.UNSCORED: Q(risk_score__isnull=True),
+}
 
 
 def is_staff(user: Any) -> bool:
@@ -77,6 +94,7 @@ class QueueFilters:
     status: str = ""
     line: str = ""
     priority: str = ""
+    risk: str = ""
     team: int | None = None
     q: str = ""
     step: str = ""  # a process step key (the supervisor view's click-through)
@@ -133,6 +151,8 @@ def queue_filtered(user: User, filters: QueueFilters) -> QuerySet[Claim]:
         qs = qs.filter(line=filters.line)
     if filters.priority:
         qs = qs.filter(priority=filters.priority)
+    if filters.risk in RISK_BANDS:
+        qs = qs.filter(RISK_BANDS[filters.risk])
     if filters.step:
         qs = qs.filter(process__step_key=filters.step)
     if filters.handler == "none":
@@ -258,6 +278,9 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
     )
     authority = authority_for(user, claim) if deciding else None
     documents = list(claim.documents.all())
+    checklist = step_checklist(claim, step) if step is not None else []
+    timeline = list(claim_timeline(claim, user=user))
+    open_checks = sum(1 for item in checklist if item["confirmed_by"] is None)
     return {
         "claim": claim,
         "remaining": remaining,
@@ -265,9 +288,12 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
         "clocks": claim_clock_views(claim),
         "materials": materials_checklist(claim, documents=tuple({d.doc_type for d in documents})),
         "step": step,
-        "checklist": step_checklist(claim, step) if step is not None else [],
+        "checklist": checklist,
         "documents": documents,
-        "timeline": list(claim_timeline(claim, user=user)),
+        "timeline": timeline,
+        "notes": [e for e in timeline if e.kind == "note"],
+        "thread": list(claim.messages.select_related("author")),
+        "open_checks": open_checks,
         "authority": authority,
         "amount": claim.assessed_amount or claim.claimed_amount,
         "decisions": list(claim.decisions.all()),
@@ -282,3 +308,28 @@ def alerts_for(user: User, *, limit: int = 20) -> list[Any]:
         Q(recipient__isnull=True, recipient_role=user.role) & Q(claim__in=claim_queryset(user))
     )
     return list(StaffAlert.objects.filter(mine, read_at__isnull=True).select_related("claim")[:limit])
+
+
+@dataclass(frozen=True)
+class HandlerChoice:
+    pk: int
+    display: str
+    team_name: str
+    open: int
+    available: bool
+
+
+def assignable_handlers(claim: Claim) -> list[HandlerChoice]:
+    """Active handlers who may take the claim (its branch, or any branch), with their open claims,
+    the least loaded present ones first; one query."""
+    rows = (
+        User.objects.filter(role=Role.HANDLER, is_active=True)
+        .filter(Q(branch_id=claim.branch_id) | Q(branch__isnull=True))
+        .annotate(open=Count("handled_claims", filter=~Q(handled_claims__status__in=DONE)))
+        .values_list("pk", "last_name", "first_name", "username", "team__name", "open", "is_available")
+        .order_by("-is_available", "open", "pk")
+    )
+    return [
+        HandlerChoice(pk, f"{last}{first}" or username, team or "—", n, available)
+        for pk, last, first, username, team, n, available in rows
+    ]

@@ -17,7 +17,7 @@ from claimwise.core.audit import audit_record
 from claimwise.core.errors import NotFound, ValidationFailed
 from claimwise.workbench.models import SavedView, SignInThrottle
 
-SAVED_VIEW_KEYS = ("tab", "status", "line", "priority", "team", "q", "step", "handler")
+SAVED_VIEW_KEYS = ("tab", "status", "line", "priority", "risk", "team", "q", "step", "handler")
 
 
 def throttle_key(username: str) -> str:
@@ -124,7 +124,6 @@ def alerts_mark_read(*, actor: User, alert_ids: list[int]) -> int:
     """Mark the user's own alerts read (those of their role stay for the others)."""
     from claimwise.process.models import StaffAlert
     from claimwise.workbench.selectors import alerts_for  # selectors import this module
-
 
     visible = {a.pk for a in alerts_for(actor, limit=500)}
     ids = [i for i in alert_ids if i in visible]

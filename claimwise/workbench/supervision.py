@@ -52,9 +52,7 @@ def backlog(user: User) -> list[BacklogCell]:
         )
         .order_by("process__step_key", "team_id")
     )
-    return [
-        BacklogCell(r["process__step_key"] or "", r["team_id"], r["n"], r["warning"], r["breached"]) for r in rows
-    ]
+    return [BacklogCell(r["process__step_key"] or "", r["team_id"], r["n"], r["warning"], r["breached"]) for r in rows]
 
 
 def at_risk(user: User, *, limit: int = 50) -> list[Claim]:
@@ -154,9 +152,7 @@ def overview(user: User, *, days: int = 14, now: dt.datetime | None = None) -> d
     rows = [
         {
             "label": labels.get(key, (0, key))[1] if key else "—",
-            "cells": [
-                {"cell": by_cell.get((key, team)), "link": link(step=key, team=team)} for team in columns
-            ],
+            "cells": [{"cell": by_cell.get((key, team)), "link": link(step=key, team=team)} for team in columns],
             "total": sum(c.count for (k, _t), c in by_cell.items() if k == key),
         }
         for key in steps

@@ -16,4 +16,5 @@ urlpatterns = [
     path("alerts/read/", views.alerts_read, name="alerts_read"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("claims/<int:claim_id>/", views.claim_page, name="claim"),
+    path("claims/<int:claim_id>/act/<slug:key>/", views.claim_action, name="claim_action"),
 ]

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,8 +29,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from claimwise.accounts.models import User
-from claimwise.core.errors import DomainError, ValidationFailed
-from claimwise.workbench import selectors, services, supervision
+from claimwise.claims.models import Claim
+from claimwise.core.errors import DomainError, NotFound, ValidationFailed
+from claimwise.workbench import actions, forms, selectors, services, supervision
 from claimwise.workbench.forms import QueueFilterForm, SavedViewForm, SignInForm, TokenForm
 
 PENDING = "workbench_pending_2fa"  # user id and time between the password and the code
@@ -266,9 +267,6 @@ def team_overview(request: HttpRequest) -> HttpResponse:
 @staff_view
 def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Customer 360 (T1): the claimant's policies, claims, payments and what they were told."""
-    from django.http import Http404
-
-    from claimwise.core.errors import NotFound
     from claimwise.workbench.customer import customer_360
 
     try:
@@ -278,20 +276,87 @@ def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     return render(request, "workbench/customer.html", {"view": view})
 
 
-@staff_view
-def claim_page(request: HttpRequest, claim_id: int) -> HttpResponse:
-    """The claim page, first increment: everything a handler reads before acting (summary with the
-    remaining limit, process map, deadlines, materials and step checklists, documents with preview,
-    the timeline, the approval authority). The action forms come next."""
-    from django.http import Http404
-
-    from claimwise.core.errors import NotFound
-
+def _claim_context(request: HttpRequest, claim_id: int) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
     try:
-        context = selectors.claim_page(request.user, claim_id)  # type: ignore[arg-type]
+        context = selectors.claim_page(user, claim_id)
     except NotFound:
         raise Http404 from None
+    context["actions"] = actions.offered(
+        user, context["claim"], authority=context["authority"], open_checks=context["open_checks"]
+    )
+    # Messages and notes are written in their own cards, not in the action panel.
+    context["inline"] = {
+        a.key: (a, _action_form(request, a, context["claim"])) for a in context["actions"] if a.key in INLINE
+    }
+    return context
+
+
+INLINE = ("message", "note")
+
+
+def _with_form(context: dict[str, Any], action: actions.PageAction, form: forms.ClaimActionForm) -> dict[str, Any]:
+    if action.key in INLINE:
+        return {**context, "inline": {**context["inline"], action.key: (action, form)}}
+    return {**context, "action": action, "form": form}
+
+
+def _action_form(
+    request: HttpRequest, action: actions.PageAction, claim: Claim, *, bound: bool = False
+) -> forms.ClaimActionForm:
+    data = (request.POST, request.FILES) if bound else ()
+    return action.form(*data, claim=claim, user=request.user)  # type: ignore[arg-type]
+
+
+@staff_view
+def claim_page(request: HttpRequest, claim_id: int) -> HttpResponse:
+    """The claim page: everything a handler reads before acting (summary with the remaining limit,
+    process map, deadlines, materials and step checklists, documents with preview, messages, notes,
+    the timeline, the approval authority) and the actions this user may take now. `?act=` opens one
+    action's form in the page (the same form htmx loads in place)."""
+    context = _claim_context(request, claim_id)
+    chosen = next((a for a in context["actions"] if a.key == request.GET.get("act")), None)
+    if chosen is not None:
+        context = _with_form(context, chosen, _action_form(request, chosen, context["claim"]))
     return render(request, "workbench/claim.html", context)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
+    """One action's form (GET, for htmx) and its submission. Success reloads the claim page with a
+    message; a refusal re-renders the form with the reason in place (422) and changes nothing."""
+    context = _claim_context(request, claim_id)
+    claim = context["claim"]
+    action = next((a for a in context["actions"] if a.key == key), None)
+    htmx = bool(getattr(request, "htmx", False))
+    if action is None:
+        # Not offered (any more): the claim moved on, or this user may not do it.
+        messages.error(request, _("This action is not available on the claim now."))
+        return _to_claim(claim, htmx)
+    form = _action_form(request, action, claim, bound=request.method == "POST")
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.perform(action, request.user, claim, form)  # type: ignore[arg-type]
+        except DomainError as exc:
+            actions.show_errors(form, exc)
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": action.label})
+            return _to_claim(claim, htmx, anchor={"message": "#messages", "note": "#notes"}.get(key, ""))
+    status = 422 if request.method == "POST" else 200
+    if htmx:
+        fragment = {**context, "action": action, "form": form, "inline": action.key in INLINE}
+        return render(request, "workbench/_action_form.html", fragment, status=status)
+    return render(request, "workbench/claim.html", _with_form(context, action, form), status=status)
+
+
+def _to_claim(claim: Claim, htmx: bool, anchor: str = "") -> HttpResponse:
+    url = reverse("workbench:claim", args=[claim.pk]) + anchor
+    if htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 @staff_view

@@ -30,7 +30,9 @@ def test_roles_that_may_not_assign_or_share_cannot_probe_ids(api_client, world):
         response = customer.post(f"/api/v1/claims/{cid}/assign", body, content_type="application/json")
         assert response.status_code == 403, response.content
     for code in ("NO-SUCH-PARTNER", world["partner"].partner.code):
-        response = customer.post(f"/api/v1/claims/{cid}/shares", {"partner_code": code}, content_type="application/json")
+        response = customer.post(
+            f"/api/v1/claims/{cid}/shares", {"partner_code": code}, content_type="application/json"
+        )
         assert response.status_code == 403, response.content
     # The supervisor, who may assign, is told which field is wrong.
     response = api_client.as_user(world["supervisor"]).post(

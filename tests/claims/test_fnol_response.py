@@ -49,5 +49,9 @@ def test_queries_of_a_submit(world: dict[str, Any], api_client: Any, role: str) 
     assert _submit(client, fnol(world["policy"]), f"warm-{role}").status_code == 201
     with CaptureQueriesContext(connection) as ctx:
         assert _submit(client, fnol(world["policy"]), f"count-{role}").status_code == 201
-    sql = [q["sql"] for q in ctx.captured_queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")]
+    sql = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+    ]
     assert len(sql) == statements, "\n".join(sql)

@@ -130,7 +130,11 @@ def test_claim_from_report_to_close_by_the_right_roles(server: str) -> None:
     assert handler.post(f"/claims/{cid}/approve", json={}).status_code == 403
     approved = ok(reviewer.post(f"/claims/{cid}/approve", json={}))
     assert approved["status"] == "approved" and approved["approved_amount"] == "7600.00"
-    ok(handler.post(f"/claims/{cid}/payments", json={"payee_name": holder.name, "bank_account": "6222 0202 0011 2233 445"}))
+    ok(
+        handler.post(
+            f"/claims/{cid}/payments", json={"payee_name": holder.name, "bank_account": "6222 0202 0011 2233 445"}
+        )
+    )
     paid = ok(supervisor.post(f"/claims/{cid}/payments/confirm", json={"reference": "BANK-REF-1"}))
     assert paid["status"] == "paid" and paid["payments"][0]["bank_account_masked"].endswith("3445")
     closed = ok(handler.post(f"/claims/{cid}/close", json={}))
@@ -139,7 +143,16 @@ def test_claim_from_report_to_close_by_the_right_roles(server: str) -> None:
     timeline = ok(customer.get(f"/claims/{cid}/timeline"))
     kinds = [e["kind"] for e in timeline]
     assert kinds == [
-        "submitted", "register", "request_documents", "document_added", "resume", "assess",
-        "submit_for_approval", "approve", "request_payment", "confirm_payment", "close",
+        "submitted",
+        "register",
+        "request_documents",
+        "document_added",
+        "resume",
+        "assess",
+        "submit_for_approval",
+        "approve",
+        "request_payment",
+        "confirm_payment",
+        "close",
     ]
     assert audit_verify().ok

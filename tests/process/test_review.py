@@ -181,5 +181,9 @@ def test_with_a_payee_on_file_the_claim_goes_on_to_payment(world: dict[str, Any]
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.PAYMENT_PENDING
     payment = Payment.objects.get(claim=claim)
-    assert (payment.payee_name, payment.bank_account, payment.amount) == ("张伟", "6222020200112233445", claim.claimed_amount)
+    assert (payment.payee_name, payment.bank_account, payment.amount) == (
+        "张伟",
+        "6222020200112233445",
+        claim.claimed_amount,
+    )
     assert payment.requested_by is None

@@ -28,7 +28,9 @@ from tests.process import builders
 
 
 def _claims(world: dict[str, Any], n: int) -> list[int]:
-    return [factories.claim(actor=world["customer"], policy=world["policy"], claimed_amount="3000").pk for _ in range(n)]
+    return [
+        factories.claim(actor=world["customer"], policy=world["policy"], claimed_amount="3000").pk for _ in range(n)
+    ]
 
 
 def _close(world: dict[str, Any], claim_id: int, handler: Any) -> None:

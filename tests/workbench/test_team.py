@@ -22,7 +22,7 @@ TEAM_QUERIES = 10
 # The claim page: session, user, claim (with policy, product, claimant, team, handler), coverage,
 # remaining limit, process row and definition, map steps and clocks, clocks, materials, step and its
 # checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
-CLAIM_QUERIES = 18
+CLAIM_QUERIES = 19  # + the messages with the customer
 
 
 def _client(user: Any) -> Client:
@@ -109,8 +109,14 @@ def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any]) -> None:
     assert "<svg" in html and f"/api/v1/claims/{claim.pk}/documents/" in html and "<img" in html
     assert desk["holder"].id_number not in html
     for name in ("left.png", "right.png"):  # more documents and events: the same number of queries
-        document_upload(actor=desk["customer"], claim_id=claim.pk, doc_type="damage_photo",
-                        stream=io.BytesIO(data), original_name=name, size=len(data))
+        document_upload(
+            actor=desk["customer"],
+            claim_id=claim.pk,
+            doc_type="damage_photo",
+            stream=io.BytesIO(data),
+            original_name=name,
+            size=len(data),
+        )
     with CaptureQueriesContext(connection) as more:
         assert client.get(f"/work/claims/{claim.pk}/").status_code == 200
     assert len(ctx.captured_queries) == len(more.captured_queries) == CLAIM_QUERIES, "\n".join(
