@@ -16,7 +16,7 @@ from claimwise.claims.choices import (
     PaymentStatus,
     Priority,
 )
-from claimwise.claims.lifecycle import ClaimStatus
+from claimwise.claims.lifecycle import Action, ClaimStatus
 from claimwise.core.choices import LineOfBusiness
 from claimwise.core.crypto import EncryptedTextField, mask
 from claimwise.core.models import TimeStampedModel
@@ -134,6 +134,25 @@ class Claim(TimeStampedModel):
         return self.payments.filter(status=PaymentStatus.PENDING).first()
 
 
+# Timeline entries that are not lifecycle actions (those take the action's own label).
+EVENT_LABELS = {
+    "submitted": _("Claim reported"),
+    "document_added": _("Document added"),
+    "assigned": _("Assigned"),
+    "checks_confirmed": _("Checklist confirmed"),
+    "approval_signed": _("Signed by the first approver"),
+    "reserve_changed": _("Reserve changed"),
+    "note": _("Internal note"),
+    "message": _("Message"),
+    "shared": _("Shared with a partner"),
+    "callback": _("Customer called back"),
+    "forced_registration": _("Registered automatically at the deadline"),
+    "auto_review_stopped": _("Straight-through review stopped"),
+    "deadline_warning": _("Deadline at risk"),
+    "deadline_breached": _("Deadline breached"),
+}
+
+
 class ClaimEvent(models.Model):
     """The claim's timeline (P4): one typed row per change, written with the change."""
 
@@ -157,6 +176,21 @@ class ClaimEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status}→{self.to_status}"
+
+    @property
+    def label(self) -> str:
+        """What happened, in the reader's language."""
+        if self.kind in Action.values:
+            return str(Action(self.kind).label)
+        return str(EVENT_LABELS.get(self.kind, self.kind))
+
+    @property
+    def status_change(self) -> str:
+        """'Registered → Assessment', or '' when the status stayed."""
+        if self.from_status == self.to_status:
+            return ""
+        labels = dict(ClaimStatus.choices)
+        return f"{labels.get(self.from_status, '—')} → {labels.get(self.to_status, self.to_status)}"
 
 
 class ClaimMessage(models.Model):

@@ -11,7 +11,7 @@ from django.db.models import Q, Sum
 
 from claimwise.accounts.choices import STAFF_ROLES
 from claimwise.accounts.models import User
-from claimwise.claims.models import Claim, ClaimEvent, Payment
+from claimwise.claims.models import Claim, ClaimEvent, ClaimMessage, Payment
 from claimwise.claims.selectors import claim_queryset
 from claimwise.core.errors import NotFound
 from claimwise.policies.models import Customer, Policy
@@ -25,6 +25,7 @@ class CustomerView:
     claims: list[Claim]
     payments: list[Payment]
     messages: list[ClaimEvent]  # what the customer was told (customer-visible events)
+    conversation: list[ClaimMessage]  # messages with the customer across their claims, newest first
     claimed_total: Decimal
     paid_total: Decimal
 
@@ -58,7 +59,19 @@ def customer_360(*, user: User, customer_id: int, messages: int = 20) -> Custome
         .select_related("claim")
         .order_by("-at", "-pk")[:messages]
     )
+    conversation = list(
+        ClaimMessage.objects.filter(claim_id__in=ids)
+        .select_related("claim", "author")
+        .order_by("-sent_at", "-pk")[:messages]
+    )
     totals = Claim.objects.filter(pk__in=ids).aggregate(claimed=Sum("claimed_amount"), paid=Sum("paid_amount"))
     return CustomerView(
-        customer, policies, claims, payments, told, totals["claimed"] or Decimal(0), totals["paid"] or Decimal(0)
+        customer,
+        policies,
+        claims,
+        payments,
+        told,
+        conversation,
+        totals["claimed"] or Decimal(0),
+        totals["paid"] or Decimal(0),
     )

@@ -263,7 +263,9 @@ class AssignForm(ClaimActionForm):
         self.fields["handler"].choices = [(h.pk, _handler_label(h)) for h in assignable_handlers(self.claim)]  # type: ignore[attr-defined]
         if self.claim.handler_id is not None:
             self.fields["reason"].required = True
-            self.fields["reason"].error_messages["required"] = _("Give the reason for taking the claim from its handler.")
+            self.fields["reason"].error_messages["required"] = _(
+                "Give the reason for taking the claim from its handler."
+            )
 
 
 def _handler_label(h: HandlerChoice) -> str:

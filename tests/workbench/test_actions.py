@@ -15,6 +15,7 @@ from django.test import Client
 from claimwise.accounts.choices import Role
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim, ClaimEvent, ClaimMessage
+from claimwise.claims.selectors import claim_timeline
 from claimwise.claims.services import (
     claim_assign,
     claim_message_send,
@@ -22,7 +23,6 @@ from claimwise.claims.services import (
     claim_reserve_change,
     document_upload,
 )
-from claimwise.claims.selectors import claim_timeline
 from claimwise.core.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from claimwise.core.models import AuditEntry
 from tests import factories
@@ -243,6 +243,8 @@ def test_messages_and_notes(office: dict[str, Any]) -> None:
     claim_message_send(actor=office["customer"], claim_id=claim.pk, body="好的，明天上传")
     html = li.get(f"/work/claims/{claim.pk}/").content.decode()
     assert "请补充事故认定书" in html and "好的，明天上传" in html and "客户称对方全责" in html
+    holder = claim.claimant
+    assert "好的，明天上传" in li.get(f"/work/customers/{holder.pk}/").content.decode()  # on Customer 360 too
     thread = list(ClaimMessage.objects.filter(claim=claim).values_list("from_customer", flat=True))
     assert thread == [False, True]
     # The customer sees the messages on the timeline, never the internal note.

@@ -64,6 +64,12 @@ def _server_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _shared_media(settings: Any) -> None:
+    # Files the test uploads must be where the server process reads them.
+    settings.MEDIA_ROOT = Path(settings.DATA_DIR) / "media"
+
+
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
     context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": 1280, "height": 900})
@@ -188,3 +194,172 @@ def test_search_by_claim_number_and_by_id_number(page: Any) -> None:
     page.wait_for_function(f"document.querySelector('tr.wb-row')?.dataset.number === '{other.number}'")
     assert page.locator("tr.wb-row").count() == 1
     assert "q=" in page.url  # the filters are in the address, so a view can be bookmarked or saved
+
+
+# --- the claim page: a day's work through the pages ---------------------------------------------------
+
+
+def _office() -> dict[str, Any]:
+    """The motor process with a survey checklist and materials, an authority matrix, two handlers,
+    a supervisor, and a claim reported by its customer with every required material."""
+    import io
+
+    from claimwise.claims.services import document_upload
+    from tests.claims.test_api import png
+    from tests.process import builders
+
+    builders.definition()
+    builders.limits({"handler": "10000", "reviewer": "50000", "supervisor": "200000"})
+    holder = factories.customer(name="王芳")
+    claim = factories.claim(actor=holder.user, policy=factories.policy(holder=holder), claimed_amount="8200.00")
+    for doc_type in ("claim_form", "damage_photo", "repair_estimate"):
+        data = png()
+        document_upload(
+            actor=holder.user,
+            claim_id=claim.pk,
+            doc_type=doc_type,
+            stream=io.BytesIO(data),
+            original_name=f"{doc_type}.png",
+            size=len(data),
+        )
+    return {
+        "claim": claim,
+        "li": factories.user(Role.HANDLER, first_name="Lei", last_name="Li"),
+        "wang": factories.user(Role.HANDLER, first_name="Min", last_name="Wang"),
+        "boss": factories.user(Role.SUPERVISOR, first_name="Qiang", last_name="Zhao"),
+    }
+
+
+def _desk(browser: Any, server: str, user: Any) -> Any:  # noqa: F811
+    """A signed-in page of its own (English) for one member of staff."""
+    context = browser.new_context(base_url=server, locale="en-US", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/work/login/")
+    _sign_in(page, user.username)
+    _wait_for_queue(page)
+    return page
+
+
+def _open_action(page: Any, key: str) -> Any:
+    page.click(f"[data-action={key}]")
+    form = page.locator(f"#form-{key}")
+    form.wait_for()
+    return form
+
+
+def _act(page: Any, key: str, fields: dict[str, str] | None = None, ticks: tuple[str, ...] = ()) -> None:
+    """Open an action's form (htmx loads it in place), fill it, submit, and wait for the reloaded page."""
+    form = _open_action(page, key)
+    for name, value in (fields or {}).items():
+        form.locator(f"[name={name}]").fill(value)
+    for value in ticks:
+        form.locator(f"input[value={value}]").check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    page.wait_for_selector(".wb-message-success")
+
+
+def _status(page: Any) -> str:
+    return page.inner_text("h1").split("·")[-1].strip()
+
+
+def test_a_handler_takes_a_claim_from_registration_to_closure(browser: Any, server: str) -> None:  # noqa: F811
+    from tests.claims.test_api import png
+
+    office = _office()
+    claim = office["claim"]
+    li = _desk(browser, server, office["li"])
+    li.click(f"a[href='/work/claims/{claim.pk}/']")  # from My work: the unassigned report of the team
+    li.wait_for_selector("#actions")
+    assert _status(li) == "Reported"
+    _act(li, "register", {"reserve": "8200", "note": "报案信息完整"})
+    assert _status(li) == "Registered"
+
+    # The one consolidated notice: everything missing plus what the handler adds.
+    _act(li, "request_documents", {"extra_items": "交通事故责任认定书"})
+    assert _status(li) == "Awaiting documents"
+    form = _open_action(li, "upload")
+    form.locator("[name=doc_type]").select_option("police_report")
+    form.locator("input[type=file]").set_input_files(
+        files=[{"name": "police.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    with li.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert _status(li) == "Registered"  # everything is in: the claim resumed by itself
+
+    # Leaving the survey step needs its checklist: the refusal says so in the form, in place.
+    form = _open_action(li, "assess")
+    form.locator("button[type=submit]").click()
+    alert = li.locator("#form-assess [role=alert]")
+    alert.wait_for()
+    assert "Confirm the step's quality checklist first" in alert.inner_text()
+    _act(li, "checks", ticks=("scene", "third_party"))
+    _act(li, "assess")
+    _act(li, "submit_for_approval", {"amount": "8000.00", "note": "按维修估价单定损"})
+    assert _status(li) == "Pending approval"
+    assert li.locator("[data-action=approve]").count() == 0  # four eyes: not the assessor
+
+    wang = _desk(browser, server, office["wang"])
+    wang.goto(f"/work/claims/{claim.pk}/")
+    form = _open_action(wang, "approve")
+    assert "up to 10000" in form.inner_text()
+    form.locator("[name=amount]").fill("12000.00")
+    form.locator("button[type=submit]").click()
+    alert = wang.locator("#form-approve [role=alert]")
+    alert.wait_for()
+    assert "Your approval authority is 10000.00; 12000.00 needs an approver with a higher limit." in alert.inner_text()
+    assert _status(wang) == "Pending approval"  # nothing changed
+    previews = wang.locator(".wb-docs img")
+    assert previews.count() == 4
+    previews.first.scroll_into_view_if_needed()
+    wang.wait_for_function("document.querySelector('.wb-docs img').naturalWidth > 0")  # the preview loads
+    wang.screenshot(path=str(_shots() / "claim-refused-1280.png"), full_page=True)
+    wang.locator("#form-approve [name=amount]").fill("8000.00")
+    with wang.expect_navigation():
+        wang.locator("#form-approve button[type=submit]").click()
+    assert _status(wang) == "Approved"
+
+    li.reload()
+    _act(li, "request_payment", {"bank_account": "6222 0202 0011 2233 445"})
+    assert _status(li) == "Payment pending"
+    assert li.locator("[data-action=confirm_payment]").count() == 0  # released by a supervisor
+    boss = _desk(browser, server, office["boss"])
+    boss.goto(f"/work/claims/{claim.pk}/")
+    _act(boss, "confirm_payment", {"reference": "CNAPS20261126001"})
+    assert _status(boss) == "Paid"
+    li.reload()
+    _act(li, "close", {"note": "结案"})
+    assert _status(li) == "Closed"
+    assert "Paid" in li.inner_text("#sum-title + dl") or "8000.00" in li.inner_text("#sum-title + dl")
+    li.screenshot(path=str(_shots() / "claim-closed-1280.png"), full_page=True)
+    claim.refresh_from_db()
+    assert claim.status == "closed" and str(claim.paid_amount) == "8000.00"
+
+
+def test_a_supervisor_reassigns_a_claim_and_the_queues_change(browser: Any, server: str) -> None:  # noqa: F811
+    from claimwise.claims.services import claim_register
+
+    office = _office()
+    claim = office["claim"]
+    claim_register(actor=office["li"], claim_id=claim.pk)
+    row = f"tr.wb-row[data-number='{claim.number}']"
+    li = _desk(browser, server, office["li"])
+    wang = _desk(browser, server, office["wang"])
+    assert li.locator(row).count() == 1 and wang.locator(row).count() == 0
+    boss = _desk(browser, server, office["boss"])
+    boss.goto(f"/work/claims/{claim.pk}/")
+    form = _open_action(boss, "assign")
+    form.locator("[name=handler]").select_option(str(office["wang"].pk))
+    form.locator("button[type=submit]").click()
+    form.locator("#id_reason-error").wait_for()  # taking it from Li needs a reason
+    boss.locator("#form-assign [name=reason]").fill("李磊休假")
+    with boss.expect_navigation():
+        boss.locator("#form-assign button[type=submit]").click()
+    assert "Wang" in boss.inner_text("#sum-title + dl")
+    boss.set_viewport_size({"width": 375, "height": 800})
+    boss.screenshot(path=str(_shots() / "claim-375.png"), full_page=True)
+    assert boss.evaluate("document.documentElement.scrollWidth") <= 375
+    li.reload()
+    wang.reload()
+    assert li.locator(row).count() == 0 and wang.locator(row).count() == 1

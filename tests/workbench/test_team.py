@@ -74,8 +74,9 @@ def test_customer_360_page(desk: dict[str, Any]) -> None:
     assert desk["holder"].name in html and desk["policy"].number in html
     assert desk["holder"].id_number not in html  # masked
     assert html.count("wb-mono") >= 4  # policy row and three claim numbers
-    # Session, user, customer, claims, policies, payments, messages, totals, session renewal (+ savepoints).
-    assert len(ctx.captured_queries) == 11
+    # Session, user, customer, claims, policies, payments, what they were told, messages, totals,
+    # session renewal (+ savepoints).
+    assert len(ctx.captured_queries) == 12
     other_branch = factories.user(Role.SUPERVISOR, branch=factories.branch("SH"))
     assert _client(other_branch).get(link).status_code == 404
 
