@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from claimwise.accounts.models import User
-from claimwise.claims.choices import DocumentsJustification, DocumentType, Priority, ReasonCode
+from claimwise.claims.choices import Channel, DocumentsJustification, DocumentType, LossType, Priority, ReasonCode
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.claims.services import MAX_TEXT
@@ -16,6 +16,9 @@ from claimwise.process.stepchecks import current_step, step_checklist
 from claimwise.workbench.selectors import DONE, HandlerChoice, QueueFilters, RiskBand, assignable_handlers
 
 ANY = [("", _("Any"))]
+STAFF_CHANNELS = [
+    (c, label) for c, label in Channel.choices if c in (Channel.PHONE, Channel.WECHAT, Channel.WEB, Channel.APP)
+]
 
 
 class SignInForm(forms.Form):
@@ -275,3 +278,51 @@ def _handler_label(h: HandlerChoice) -> str:
 
 class SignForm(AmountForm):
     amount = _amount_field(_("Amount you sign for"))
+
+
+# --- a claim reported by phone or at the counter ---------------------------------------------------------
+
+
+class ReportForm(forms.Form):
+    """First notice of loss taken by staff (P2): what the caller says, checked by the same service
+    as every other channel. The key makes a double click or a resent form report once."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    policy_number = forms.CharField(label=_("Policy number"), max_length=40)
+    insured_id_number = forms.CharField(
+        label=_("Insured person's ID number"),
+        required=False,
+        max_length=18,
+        help_text=_("Only when the insured person is not the policyholder (health, life, accident)."),
+    )
+    channel = forms.ChoiceField(label=_("Reported by"), choices=STAFF_CHANNELS, initial=Channel.PHONE)
+    incident_at = forms.DateTimeField(
+        label=_("Incident time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    incident_place = forms.CharField(label=_("Incident place"), max_length=300)
+    loss_type = forms.ChoiceField(label=_("Loss type"), choices=LossType.choices)
+    claimed_amount = forms.DecimalField(
+        label=_("Claimed amount"),
+        min_value=Decimal("0.01"),
+        max_digits=16,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    description = forms.CharField(label=_("What happened"), required=False, max_length=MAX_TEXT, widget=_text_area(3))
+    payee_name = forms.CharField(label=_("Payee"), required=False, max_length=100)
+    payee_bank = forms.CharField(label=_("Payee's bank"), required=False, max_length=100)
+    payee_account = forms.CharField(label=_("Payee's bank account"), required=False, max_length=40)
+    service_fields = {"payee.account": "payee_account", "payee.name": "payee_name"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["policy_number"].widget.attrs.update(
+            autofocus=True, autocomplete="off", autocapitalize="characters"
+        )
+        self.fields["payee_account"].widget.attrs.update(inputmode="numeric", autocomplete="off")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("payee_account") and not data.get("payee_name"):
+            self.add_error("payee_name", _("Give the payee's name."))
+        return data

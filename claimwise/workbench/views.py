@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -357,6 +358,42 @@ def _to_claim(claim: Claim, htmx: bool, anchor: str = "") -> HttpResponse:
         response["HX-Redirect"] = url
         return response
     return redirect(url)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    """A claim reported by phone or at the counter, through the same service as every channel."""
+    from claimwise.claims.fnol import SUBMIT_ROLES, Payee, claim_submit, normalise_account
+
+    user: User = request.user  # type: ignore[assignment]
+    if user.role not in SUBMIT_ROLES:
+        raise PermissionDenied
+    initial = {"idempotency_key": uuid.uuid4().hex, "policy_number": request.GET.get("policy", "")[:40]}
+    form = forms.ReportForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        account = normalise_account(d["payee_account"])
+        try:
+            result = claim_submit(
+                actor=user,
+                policy_number=d["policy_number"].strip().upper(),
+                insured_id_number=d["insured_id_number"].strip().upper() or None,
+                channel=d["channel"],
+                incident_at=d["incident_at"],
+                incident_place=d["incident_place"],
+                loss_type=d["loss_type"],
+                claimed_amount=d["claimed_amount"],
+                description=d["description"],
+                payee=Payee(d["payee_name"].strip(), account, d["payee_bank"].strip()) if account else None,
+                idempotency_key=d["idempotency_key"],
+            )
+        except DomainError as exc:
+            actions.show_errors(form, exc)
+        else:
+            messages.success(request, _("Claim %(number)s reported.") % {"number": result.claim.number})
+            return redirect("workbench:claim", result.claim.pk)
+    return render(request, "workbench/report.html", {"form": form}, status=422 if request.method == "POST" else 200)
 
 
 @staff_view

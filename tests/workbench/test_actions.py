@@ -287,3 +287,83 @@ def test_queue_filters_by_fraud_risk(office: dict[str, Any]) -> None:
     unscored = boss.get("/work/?tab=team&risk=unscored").content.decode()
     assert other.number in unscored and claim.number not in unscored
     assert "0.820" in boss.get(f"/work/claims/{claim.pk}/").content.decode()
+
+
+def test_a_handler_reports_a_claim_taken_by_phone(office: dict[str, Any]) -> None:
+    li = _client(office["li"])
+    policy = office["claim"].policy
+    form = li.get(f"/work/report/?policy={policy.number}")
+    assert form.status_code == 200 and f'value="{policy.number}"' in form.content.decode()
+    key = form.context["form"].initial["idempotency_key"]
+    data = {
+        "idempotency_key": key,
+        "policy_number": policy.number.lower(),
+        "channel": "phone",
+        "incident_at": "2999-01-01T10:00",
+        "incident_place": "",
+        "loss_type": "glass",
+        "claimed_amount": "1200",
+        "payee_account": "6222 0202 0011 2233 445",
+    }
+    refused = li.post("/work/report/", data)
+    html = refused.content.decode()
+    assert refused.status_code == 422 and 'id="id_payee_name-error"' in html and 'id="id_incident_place-error"' in html
+    data.update(payee_name="王芳", incident_place="北京市海淀区中关村大街1号")
+    future = li.post("/work/report/", data)
+    assert future.status_code == 422 and "The incident time is in the future." in future.content.decode()
+    data["incident_at"] = "2026-11-20T21:30"
+    reported = li.post("/work/report/", data)
+    claim = Claim.objects.exclude(pk=office["claim"].pk).get()
+    assert reported.status_code == 302 and reported["Location"] == f"/work/claims/{claim.pk}/"
+    assert claim.channel == "phone" and claim.payee_account == "6222020200112233445" and claim.loss_type == "glass"
+    again = li.post("/work/report/", data)  # the same form sent twice: one claim
+    assert again.status_code == 302 and Claim.objects.count() == 2
+    assert _client(office["supervisor"]).get("/work/report/").status_code == 200
+    assert _client(factories.user(Role.AUDITOR)).get("/work/report/").status_code == 403
+
+
+def _pending_approval(office: dict[str, Any], amount: str) -> Claim:
+    from claimwise.claims.services import claim_assess, claim_register, claim_submit_for_approval
+
+    claim, li = office["claim"], office["li"]
+    claim_register(actor=li, claim_id=claim.pk)
+    builders.confirm_step(li, claim.pk)
+    claim_assess(actor=li, claim_id=claim.pk)
+    claim_submit_for_approval(actor=li, claim_id=claim.pk, assessed_amount=amount)
+    return claim
+
+
+def test_a_denial_needs_reasons_and_its_notice_before_closing(office: dict[str, Any]) -> None:
+    claim = _pending_approval(office, "8000")
+    reviewer, li = _client(factories.user(Role.REVIEWER)), _client(office["li"])
+    assert {"approve", "approve_partial", "deny"} <= set(offered(reviewer, claim))
+    bare = act(reviewer, claim, "deny", note="")
+    assert bare.status_code == 422 and 'id="id_reason_codes-error"' in bare.content.decode()
+    done(act(reviewer, claim, "deny", reason_codes=["exclusion"], note="酒后驾驶，属责任免除"), claim)
+    assert status(claim) == ClaimStatus.DENIED
+    assert "send_denial_notice" in offered(li, claim) and "close" not in offered(li, claim)  # art. 24 first
+    done(act(li, claim, "send_denial_notice"), claim)
+    assert "send_denial_notice" not in offered(li, claim)
+    done(act(li, claim, "close"), claim)
+    assert status(claim) == ClaimStatus.CLOSED
+
+
+def test_a_partial_approval_and_two_approvers_above_the_top_limit(office: dict[str, Any]) -> None:
+    from claimwise.process.models import AuthorityLimit
+    from claimwise.process.setup import setup_changed
+
+    AuthorityLimit.objects.filter(role="supervisor").update(max_amount=Decimal("50000"))
+    setup_changed()
+    claim = _pending_approval(office, "60000")
+    reviewer, boss = _client(factories.user(Role.REVIEWER)), _client(office["supervisor"])
+    assert "sign" in offered(reviewer, claim)
+    alone = act(reviewer, claim, "approve", amount="60000.00")
+    assert alone.status_code == 422 and "need two approvers" in alone.content.decode()
+    done(act(reviewer, claim, "sign", amount="60000.00"), claim)
+    assert "sign" not in offered(reviewer, claim)  # signed once; the second approval is someone else's
+    page = boss.get(f"/work/claims/{claim.pk}/act/approve/", **HX).content.decode()
+    assert "Signed by" in page and "60000.00" in page
+    short = act(boss, claim, "approve_partial", amount="55000.00", note="")
+    assert short.status_code == 422 and 'id="id_reason_codes-error"' in short.content.decode()
+    done(act(boss, claim, "approve", amount="60000.00"), claim)
+    assert status(claim) == ClaimStatus.APPROVED and claim.approved_amount == Decimal("60000.00")
