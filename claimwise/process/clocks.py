@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +36,7 @@ from claimwise.core.audit import audit_record
 from claimwise.core.choices import LineOfBusiness
 from claimwise.core.errors import IllegalTransition, PermissionDenied
 from claimwise.process.choices import STATUTORY_CLOCKS, ClockKind, ClockState, LimitUnit, Urgency
-from claimwise.process.models import ClaimClock, ClaimProcess
+from claimwise.process.models import ClaimClock, ClaimProcess, ProcessStep, localized
 from claimwise.process.progress import AWAITING, DefinitionSpec, definition_spec, process_for
 
 K = ClockKind
@@ -531,10 +532,10 @@ def _duration_label(delta: dt.timedelta) -> str:
     return text if delta >= dt.timedelta(0) else _("%(time)s overdue") % {"time": text}
 
 
-def clock_view(clock: ClaimClock, now: dt.datetime) -> ClockView:
+def clock_view(clock: ClaimClock, now: dt.datetime, step_names: dict[str, str] | None = None) -> ClockView:
     label = clock.get_kind_display()
     if clock.kind == K.STEP and clock.step_key:
-        label = _("Step “%(step)s”") % {"step": clock.step_key}
+        label = _("Step “%(step)s”") % {"step": (step_names or {}).get(clock.step_key, clock.step_key)}
     open_running = clock.stopped_at is None and clock.state in (S.RUNNING, S.BREACHED)
     remaining = clock.due_at - now if open_running else None
     if remaining is not None:
@@ -561,8 +562,16 @@ def claim_clocks(claim: Claim) -> list[ClaimClock]:
 
 
 def claim_clock_views(claim: Claim, now: dt.datetime | None = None) -> list[ClockView]:
+    """The claim's clocks for people to read, steps by their names in the reader's language."""
     now = now or timezone.now()
-    return [clock_view(c, now) for c in claim_clocks(claim)]
+    clocks = claim_clocks(claim)
+    keys = {c.step_key for c in clocks if c.kind == K.STEP and c.step_key}
+    names: dict[str, str] = {}
+    if keys:
+        definition = ClaimProcess.objects.filter(claim_id=claim.pk).values("definition_id")[:1]
+        found = ProcessStep.objects.filter(definition_id=Subquery(definition), key__in=keys)
+        names = {k: localized(n, e) for k, n, e in found.values_list("key", "name", "name_en")}
+    return [clock_view(c, now, names) for c in clocks]
 
 
 CALLBACK_ROLES = frozenset({Role.HANDLER, Role.SUPERVISOR})

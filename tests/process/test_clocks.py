@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from claimwise.accounts.choices import Role
 from claimwise.claims import services as cs
@@ -19,7 +20,7 @@ from claimwise.core.calendar import add_calendar_days, add_working_days, calenda
 from claimwise.core.models import AuditEntry, CalendarDay
 from claimwise.process.choices import AlertKind, ClockKind, ClockState, Urgency
 from claimwise.process.clocks import callback_record, claim_clock_views, clocks_sync
-from claimwise.process.models import ClaimClock, ClaimProcess, MaterialRequirement, StaffAlert
+from claimwise.process.models import ClaimClock, ClaimProcess, MaterialRequirement, ProcessStep, StaffAlert
 from claimwise.process.recompute import clocks_recompute_all
 from claimwise.process.setup import setup_changed
 from claimwise.process.tasks import clocks_tick
@@ -439,6 +440,11 @@ def test_clock_views_label_remaining_time(world: dict[str, Any]) -> None:
     assert views[K.LIMITATION].remaining is None
     overdue = {v.clock.kind + v.clock.step_key: v for v in claim_clock_views(claim, T0 + 30 * H)}["stepreport"]
     assert overdue.remaining is not None and overdue.remaining < dt.timedelta(0)
+    ProcessStep.objects.filter(key="report").update(name="报案受理", name_en="Report and dispatch")
+    for language, name in (("zh-hans", "报案受理"), ("en", "Report and dispatch")):
+        with translation.override(language):
+            labels = [v.label for v in claim_clock_views(claim, T0)]
+        assert any(name in label for label in labels), labels  # steps by name, in the reader's language
 
 
 def test_batch_and_single_claim_paths_plan_the_same_rows(world: dict[str, Any]) -> None:
