@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "claimwise.claims",
     "claimwise.process",
     "claimwise.workbench",
+    "claimwise.portal",
     "claimwise.demo",
 ]
 

@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import include, path
 
 from claimwise.api import api
@@ -11,11 +10,11 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("", lambda request: redirect("admin:index")),
     path("healthz", healthz),
     # The back office's language switcher (UNFOLD["SHOW_LANGUAGES"]) posts to `set_language`.
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("work/", include("claimwise.workbench.urls")),
     path("api/v1/", api.urls),
+    path("", include("claimwise.portal.urls")),  # the customer portal, last: its paths are the site's own
 ]

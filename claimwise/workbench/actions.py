@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.forms import Form
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -249,14 +248,3 @@ def perform(action: PageAction, user: User, claim: Claim, form: f.ClaimActionFor
                     )
                 )
         action.run(user, claim, form)
-
-
-def show_errors(form: Form, error: DomainError) -> None:
-    """A service's field errors go next to their field, anything else above the form."""
-    if isinstance(error, ValidationFailed) and isinstance(error.detail, list):
-        renamed: dict[str, str] = getattr(form, "service_fields", {})
-        for item in error.detail:
-            name = renamed.get(item.get("field", ""), item.get("field", ""))
-            form.add_error(name if name in form.fields and name != "version" else None, str(item["message"]))
-    else:
-        form.add_error(None, str(error.message))

@@ -32,6 +32,7 @@ from django_otp import login as otp_login
 from claimwise.accounts.models import User
 from claimwise.claims.models import Claim
 from claimwise.core.errors import DomainError, NotFound, ValidationFailed
+from claimwise.core.forms import show_errors
 from claimwise.workbench import actions, forms, selectors, services, supervision
 from claimwise.workbench.forms import QueueFilterForm, SavedViewForm, SignInForm, TokenForm
 
@@ -340,7 +341,7 @@ def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
         try:
             actions.perform(action, request.user, claim, form)  # type: ignore[arg-type]
         except DomainError as exc:
-            actions.show_errors(form, exc)
+            show_errors(form, exc)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": action.label})
             return _to_claim(claim, htmx, anchor={"message": "#messages", "note": "#notes"}.get(key, ""))
@@ -389,7 +390,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 idempotency_key=d["idempotency_key"],
             )
         except DomainError as exc:
-            actions.show_errors(form, exc)
+            show_errors(form, exc)
         else:
             messages.success(request, _("Claim %(number)s reported.") % {"number": result.claim.number})
             return redirect("workbench:claim", result.claim.pk)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claimwise.claims.choices import DocumentType, LossType
+from claimwise.claims.services import MAX_TEXT
+from claimwise.policies.models import Policy
+from claimwise.portal.selectors import loss_types_of
+
+MAX_FILES = 20
+
+
+class SignInForm(forms.Form):
+    mobile = forms.CharField(label=_("Mobile number"), max_length=20)
+    password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mobile"].widget.attrs.update(autocomplete="tel", inputmode="tel", autofocus=True)
+        self.fields["password"].widget.attrs.update(autocomplete="current-password")
+
+
+class ReportForm(forms.Form):
+    """A claim on one of the customer's policies: when and where, what happened, how much, where to pay."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    loss_type = forms.ChoiceField(label=_("What happened"), widget=forms.RadioSelect)
+    incident_at = forms.DateTimeField(
+        label=_("When did it happen?"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    incident_place = forms.CharField(label=_("Where did it happen?"), max_length=300)
+    description = forms.CharField(
+        label=_("Tell us what happened"), required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    claimed_amount = forms.DecimalField(
+        label=_("How much do you claim? (CNY, an estimate is fine)"),
+        min_value=Decimal("0.01"),
+        max_digits=16,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    payee_name = forms.CharField(label=_("Account holder"), required=False, max_length=100)
+    payee_bank = forms.CharField(label=_("Bank"), required=False, max_length=100)
+    payee_account = forms.CharField(
+        label=_("Bank account for the payment"),
+        required=False,
+        max_length=40,
+        help_text=_("We pay the approved amount into this account. It is stored encrypted."),
+    )
+    service_fields = {"payee.account": "payee_account", "payee.name": "payee_name"}
+
+    def __init__(self, *args: Any, policy: Policy, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(LossType.choices)
+        self.fields["loss_type"].choices = [(t, labels.get(t, t)) for t in loss_types_of(policy)]  # type: ignore[attr-defined]
+        self.fields["incident_at"].widget.attrs["max"] = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+        self.fields["incident_place"].widget.attrs["autocomplete"] = "street-address"
+        self.fields["payee_account"].widget.attrs.update(inputmode="numeric", autocomplete="off")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("payee_account") and not data.get("payee_name"):
+            self.add_error("payee_name", _("Give the account holder's name."))
+        return data
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(label=_("Your message"), max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class UploadForm(forms.Form):
+    doc_type = forms.ChoiceField(label=_("What is it?"), choices=DocumentType.choices)
+
+
+class WithdrawForm(forms.Form):
+    confirm = forms.BooleanField(label=_("Yes, withdraw my claim. I understand it ends without a decision."))
+    note = forms.CharField(label=_("Why (optional)"), required=False, max_length=MAX_TEXT)
