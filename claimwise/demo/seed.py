@@ -230,6 +230,9 @@ def print_demo_logins(out: IO[str] | Any) -> None:
             continue
         places = ["workbench /work/"] if role in STAFF_ROLES else []
         places += ["back office /admin/"] if user.is_staff else []
+        if role == Role.CUSTOMER:
+            phone = Customer.objects.filter(user=user).values_list("phone", flat=True).first()
+            places += [f"portal / (mobile {phone})"] if phone else []
         where = ", ".join([*places, "API /api/v1/"])
         out.write(f"  {username:<18} {role.value:<12} {where}\n")
 

@@ -35,6 +35,7 @@ class Command(BaseCommand):
             print_demo_logins(self.stdout)
         self.stdout.write(
             f"\nClaimwise is running at http://{opts['host']}:{opts['port']}/ "
-            f"(staff workbench /work/, back office /admin/, API docs /api/v1/docs). Stop with Ctrl+C.\n"
+            f"(customer portal /, staff workbench /work/, back office /admin/, API docs /api/v1/docs). "
+            "Stop with Ctrl+C.\n"
         )
         call_command("serve", host=opts["host"], port=opts["port"])
