@@ -57,6 +57,15 @@ def customer_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
     return wrapper
 
 
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a success: a redirect, which htmx (forms sent with upload progress) follows as a page."""
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 def home(request: HttpRequest) -> HttpResponse:
     if selectors.is_customer(request.user):
         return redirect("portal:claims")
@@ -130,7 +139,7 @@ def report(request: HttpRequest, policy_number: str) -> HttpResponse:
         if request.POST.get("action") == "save":
             services.draft_save(actor=user, policy_number=policy.number, data=request.POST.dict())
             messages.success(request, _("Draft saved. You can finish it later from “My claims”."))
-            return redirect("portal:claims")
+            return _go(request, reverse("portal:claims"))
         uploads = _uploads(request, doc_types)
         if len(uploads) > MAX_FILES:
             form.add_error(None, _("Send at most %(n)d files at once.") % {"n": MAX_FILES})
@@ -154,7 +163,7 @@ def report(request: HttpRequest, policy_number: str) -> HttpResponse:
             except DomainError as exc:
                 show_errors(form, exc)
             else:
-                return redirect("portal:reported", claim.pk)
+                return _go(request, reverse("portal:reported", args=[claim.pk]))
         status = 422
     context = {
         "policy": policy,
@@ -245,7 +254,7 @@ def claim_upload(request: HttpRequest, claim_id: int) -> HttpResponse:
             show_errors(form, exc)
         else:
             messages.success(request, _("Thank you, we received your documents."))
-            return redirect(reverse("portal:claim", args=[claim_id]) + "#needed")
+            return _go(request, reverse("portal:claim", args=[claim_id]))
     return _claim_page_with(request, claim_id, 422, upload_form=form)
 
 
