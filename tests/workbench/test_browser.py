@@ -359,7 +359,11 @@ def test_a_supervisor_reassigns_a_claim_and_the_queues_change(browser: Any, serv
     assert "Wang" in boss.inner_text("#sum-title + dl")
     boss.set_viewport_size({"width": 375, "height": 800})
     boss.screenshot(path=str(_shots() / "claim-375.png"), full_page=True)
-    assert boss.evaluate("document.documentElement.scrollWidth") <= 375
+    wide = boss.evaluate(
+        "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376)"
+        ".slice(0, 5).map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"
+    )
+    assert boss.evaluate("document.documentElement.scrollWidth") <= 375, wide
     li.reload()
     wang.reload()
     assert li.locator(row).count() == 0 and wang.locator(row).count() == 1
