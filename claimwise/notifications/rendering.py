@@ -70,7 +70,10 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
             problems[field] = _("Write the text.")
             continue
         try:
-            engine().from_string(text).render(Context(SAMPLE))
+            output = engine().from_string(text).render(Context(SAMPLE, autoescape=False))
+            if any(mark in output for mark in ("{{", "}}", "{%", "%}")):
+                # Django leaves a tag it cannot parse as text: an unclosed {{ or {% would be sent as is.
+                raise TemplateSyntaxError(_("a {{ or {% is not closed (write {% templatetag openvariable %} for a literal {{)"))
         except TemplateSyntaxError as exc:
             problems[field] = _("Template error: %(error)s") % {"error": exc}
         except Exception as exc:  # noqa: BLE001  (any failure of a sample render is the text's fault)
@@ -91,6 +94,6 @@ def render(event: str, language: str, context: dict[str, Any]) -> tuple[str, str
     """Subject (one line, at most 200 characters) and body of one message."""
     subject_text, body_text = template_text(event, language)
     full = {name: "" for name in CONTEXT_HELP} | context
-    subject = engine().from_string(subject_text).render(Context(full))
-    body = engine().from_string(body_text).render(Context(full))
+    subject = engine().from_string(subject_text).render(Context(full, autoescape=False))
+    body = engine().from_string(body_text).render(Context(full, autoescape=False))
     return " ".join(subject.split())[:200], body.strip()
