@@ -53,7 +53,7 @@ class MessageAdmin(ReadOnlyModelAdmin):
     search_help_text = gettext_lazy("Exact claim number.")
     ordering = ("-created_at", "-pk")
     inlines = (DeliveryAttemptInline,)
-    actions = ("send_again",)
+    actions = ("send_again",)  # type: ignore[assignment]  # the one action on a read-only list
     fields = (
         "event",
         "claim",

@@ -73,7 +73,9 @@ def template_problems(subject: str, body: str) -> dict[str, str]:
             output = engine().from_string(text).render(Context(SAMPLE, autoescape=False))
             if any(mark in output for mark in ("{{", "}}", "{%", "%}")):
                 # Django leaves a tag it cannot parse as text: an unclosed {{ or {% would be sent as is.
-                raise TemplateSyntaxError(_("a {{ or {% is not closed (write {% templatetag openvariable %} for a literal {{)"))
+                raise TemplateSyntaxError(
+                    _("a {{ or {% is not closed (write {% templatetag openvariable %} for a literal {{)")
+                )
         except TemplateSyntaxError as exc:
             problems[field] = _("Template error: %(error)s") % {"error": exc}
         except Exception as exc:  # noqa: BLE001  (any failure of a sample render is the text's fault)

@@ -202,15 +202,16 @@ def preference_problems(
         problems["channels"] = _("Choose among email, SMS, WeChat and app push.")
     if language not in Language.values:
         problems["language"] = _("Choose a language.")
-    missing = {
+    missing: dict[str, tuple[str, bool, str]] = {
         Channel.EMAIL: ("channels", not customer.email, _("The customer has no email address.")),
         Channel.SMS: ("channels", not customer.phone, _("The customer has no mobile number.")),
         Channel.WECHAT: ("wechat_openid", not wechat_openid.strip(), _("Give the WeChat openid.")),
         Channel.PUSH: ("push_token", not push_token.strip(), _("Give the app's push token.")),
     }
     for channel in channels:
-        if channel in missing and missing[channel][1]:
-            problems.setdefault(missing[channel][0], str(missing[channel][2]))
+        field, absent, message = missing.get(channel, ("", False, ""))
+        if absent:
+            problems.setdefault(field, str(message))
     return problems
 
 

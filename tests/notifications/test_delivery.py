@@ -66,7 +66,10 @@ def test_gateway_delivery_is_signed(db: Any, notify: Any) -> None:
 
 
 def test_a_bad_signature_is_rejected_and_fails_for_good(db: Any, notify: Any, settings: Any) -> None:
-    settings.CLAIMWISE_GATEWAYS = {**settings.CLAIMWISE_GATEWAYS, "sms": {"url": notify["gateway"].url, "secret": "wrong"}}
+    settings.CLAIMWISE_GATEWAYS = {
+        **settings.CLAIMWISE_GATEWAYS,
+        "sms": {"url": notify["gateway"].url, "secret": "wrong"},
+    }
     [message] = queue({"sms": "+8613812345678"})
     run = deliver_due()
     assert run.failed == 1 and notify["gateway"].state.rejected_signatures == 1
@@ -86,7 +89,9 @@ def test_the_signature_checker_refuses_tampering() -> None:
     assert verify(SECRET, now, b'{"a":1}', signature)
     assert not verify(SECRET, now, b'{"a":2}', signature)
     assert not verify("other", now, b'{"a":1}', signature)
-    assert not verify(SECRET, str(int(time.time()) - 3600), b'{"a":1}', sign(SECRET, str(int(time.time()) - 3600), b'{"a":1}'))
+    assert not verify(
+        SECRET, str(int(time.time()) - 3600), b'{"a":1}', sign(SECRET, str(int(time.time()) - 3600), b'{"a":1}')
+    )
 
 
 def test_outage_then_recovery_delivers_once(db: Any, notify: Any) -> None:

@@ -58,7 +58,9 @@ def test_broken_templates_are_refused_on_the_field(db: Any, body: str, fragment:
 
 
 def test_no_html_escaping_and_no_access_beyond_the_context(db: Any) -> None:
-    template_save(actor=None, event="decision", language="en", subject="{{ outcome }}", body="{{ notice }} {{ settings }}")
+    template_save(
+        actor=None, event="decision", language="en", subject="{{ outcome }}", body="{{ notice }} {{ settings }}"
+    )
     subject, body = render("decision", "en", {"outcome": "Denied", "notice": "A & B <c>"})
     assert body == "A & B <c>"
 

@@ -51,7 +51,11 @@ def worker(smtp: SmtpServer, tmp_path: Path, *, loop: bool) -> subprocess.Popen[
     }
     args = ["notifications", "deliver", "--interval", "0.1", *(["--loop"] if loop else [])]
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "claimwise.cli", *args], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-m", "claimwise.cli", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
