@@ -19,8 +19,6 @@ answer is final (the request itself is wrong: fix and send again from the back o
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import smtplib
 import time
@@ -34,10 +32,11 @@ from django.core.mail.backends.smtp import EmailBackend
 
 from claimwise.notifications.choices import Channel
 from claimwise.notifications.models import Message
+from claimwise.notifications.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
+
+__all__ = ["Courier", "Undelivered", "payload", "sign", "verify"]
 
 RETRYABLE_HTTP = frozenset({408, 425, 429})
-SIGNATURE_HEADER = "X-Claimwise-Signature"
-TIMESTAMP_HEADER = "X-Claimwise-Timestamp"
 
 
 class Undelivered(Exception):  # noqa: N818  (an outcome, not a programming error)
@@ -45,21 +44,6 @@ class Undelivered(Exception):  # noqa: N818  (an outcome, not a programming erro
         super().__init__(detail)
         self.detail = detail
         self.retry = retry
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header's value: HMAC-SHA256 over the timestamp, a dot and the raw body."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: float = 300) -> bool:
-    """For gateways (and tests): the signature matches and the timestamp is recent."""
-    try:
-        fresh = abs(time.time() - int(timestamp)) <= tolerance
-    except ValueError:
-        return False
-    return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 @dataclass

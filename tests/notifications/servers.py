@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from claimwise.notifications.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from claimwise.notifications.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 
 def free_port() -> int:
