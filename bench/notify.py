@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import multiprocessing
 import os
 import secrets
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -106,7 +106,7 @@ def make_customers(n: int) -> list[int]:
     return ids
 
 
-def produce(events: int, rate: float, customer_ids: list[int]) -> float:
+def produce(events: range, rate: float, customer_ids: list[int]) -> float:
     """One event per transaction, as a claim change writes its messages; paced at `rate` per second."""
     from django.db import connection, transaction
 
@@ -116,9 +116,9 @@ def produce(events: int, rate: float, customer_ids: list[int]) -> float:
 
     customers = {c.pk: c for c in Customer.objects.filter(pk__in=customer_ids)}
     started = time.monotonic()
-    for i in range(events):
+    for n, i in enumerate(events):
         if rate:
-            ahead = started + i / rate - time.monotonic()
+            ahead = started + n / rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
         customer = customers[customer_ids[i % len(customer_ids)]]
@@ -146,6 +146,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=100.0, help="events per second; 0: as fast as possible")
     parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--producers", type=int, default=2, help="processes writing the events (the rate is shared)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--threads", type=int, default=4, help="delivery threads per worker")
     parser.add_argument("--timeout", type=float, default=600)
@@ -165,6 +166,8 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.db import connections
+
     from claimwise.notifications.models import Message
 
     customer_ids = make_customers(args.customers)
@@ -198,20 +201,32 @@ def main() -> None:
     producer_seconds = 0.0
     try:
         time.sleep(1.0)  # workers up
-        holder: dict[str, float] = {}
-        producer = threading.Thread(target=lambda: holder.update(s=produce(args.events, args.rate, customer_ids)))
-        producer.start()
+        # Producers are forked processes (the servers' threads stay here): each writes every
+        # `--producers`-th event at its share of the rate.
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        started = time.monotonic()
+        producers = [
+            context.Process(
+                target=produce,
+                args=(range(k, args.events, args.producers), args.rate / args.producers, customer_ids),
+            )
+            for k in range(args.producers)
+        ]
+        for p in producers:
+            p.start()
         expected = None
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             time.sleep(0.5)
             arrived = len(smtp.recorder.received) + len(gateway.state.accepted)
-            if not producer.is_alive():
-                expected = expected or Message.objects.count()
-                if arrived >= expected:
-                    break
-        producer.join()
-        producer_seconds = holder.get("s", 0.0)
+            if expected is None and not any(p.is_alive() for p in producers):
+                producer_seconds = time.monotonic() - started
+                expected = Message.objects.count()
+            if expected is not None and arrived >= expected:
+                break
+        for p in producers:
+            p.join()
     finally:
         for w in workers:
             w.send_signal(signal.SIGTERM)
