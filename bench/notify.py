@@ -245,9 +245,9 @@ def main() -> None:
         pk = int(r.message_id.split("notification.")[1].split("@")[0])
         duplicates += pk in arrivals
         arrivals[pk] = r.at
-    for p in gateway.state.accepted:
-        duplicates += p["id"] in arrivals
-        arrivals[p["id"]] = p["_at"]
+    for accepted in gateway.state.accepted:
+        duplicates += accepted["id"] in arrivals
+        arrivals[accepted["id"]] = accepted["_at"]
     duplicates += sum(n - 1 for n in gateway.state.keys.values())
     delays = [arrivals[pk] - created[pk] for pk in arrivals if pk in created]
     missing = len(created) - len(arrivals)
