@@ -122,12 +122,13 @@ def produce(events: range, rate: float, customer_ids: list[int]) -> float:
             if ahead > 0:
                 time.sleep(ahead)
         customer = customers[customer_ids[i % len(customer_ids)]]
+        context = {"claim_number": f"MV{i:010d}", "status": "已立案"}
         with transaction.atomic():
             messages_queue(
                 event=Event.REGISTERED,
                 claim=None,
                 recipients=[customer_recipient(customer)],
-                context=lambda i=i: {"claim_number": f"MV{i:010d}", "status": "已立案"},
+                context=context.copy,
                 key=f"bench:{i}",
             )
     connection.close()
