@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "claimwise.claims",
     "claimwise.process",
     "claimwise.workbench",
+    "claimwise.notifications",
     "claimwise.portal",
     "claimwise.demo",
 ]
@@ -180,6 +181,39 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Notifications (docs/operations.md, "Notifications"): email over SMTP, SMS / WeChat / app push
+# through HTTP gateways signed with HMAC-SHA256. A channel is on when it is configured (email: a host;
+# a gateway: its URL), or as CLAIMWISE_NOTIFY_CHANNELS lists them.
+CLAIMWISE_EMAIL_HOST = os.environ.get("CLAIMWISE_EMAIL_HOST", "")
+CLAIMWISE_EMAIL_PORT = int(os.environ.get("CLAIMWISE_EMAIL_PORT", "25"))
+CLAIMWISE_EMAIL_USER = os.environ.get("CLAIMWISE_EMAIL_USER", "")
+CLAIMWISE_EMAIL_PASSWORD = os.environ.get("CLAIMWISE_EMAIL_PASSWORD", "")
+CLAIMWISE_EMAIL_TLS = os.environ.get("CLAIMWISE_EMAIL_TLS", "0") == "1"  # STARTTLS
+CLAIMWISE_EMAIL_SSL = os.environ.get("CLAIMWISE_EMAIL_SSL", "0") == "1"  # implicit TLS (port 465)
+CLAIMWISE_EMAIL_FROM = os.environ.get("CLAIMWISE_EMAIL_FROM", "claims@claimwise.local")
+CLAIMWISE_EMAIL_TIMEOUT = float(os.environ.get("CLAIMWISE_EMAIL_TIMEOUT", "10"))
+CLAIMWISE_GATEWAYS = {
+    channel: {
+        "url": os.environ.get(f"CLAIMWISE_{channel.upper()}_GATEWAY_URL", ""),
+        "secret": os.environ.get(f"CLAIMWISE_{channel.upper()}_GATEWAY_SECRET", ""),
+    }
+    for channel in ("sms", "wechat", "push")
+}
+CLAIMWISE_GATEWAY_TIMEOUT = float(os.environ.get("CLAIMWISE_GATEWAY_TIMEOUT", "5"))
+_configured_channels = ["email"] if CLAIMWISE_EMAIL_HOST else []
+_configured_channels += [c for c, g in CLAIMWISE_GATEWAYS.items() if g["url"]]
+CLAIMWISE_NOTIFY_CHANNELS = [
+    c.strip()
+    for c in os.environ.get("CLAIMWISE_NOTIFY_CHANNELS", ",".join(_configured_channels)).split(",")
+    if c.strip()
+]
+CLAIMWISE_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CLAIMWISE_NOTIFY_MAX_ATTEMPTS", "6"))
+CLAIMWISE_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("CLAIMWISE_NOTIFY_BACKOFF_SECONDS", "30"))
+CLAIMWISE_NOTIFY_BACKOFF_MAX_SECONDS = float(os.environ.get("CLAIMWISE_NOTIFY_BACKOFF_MAX_SECONDS", "3600"))
+# After each commit that wrote messages, a job is queued to deliver them at once (the periodic sweep
+# catches anything a dead process never queued); 0 when a `notifications deliver --loop` polls instead.
+CLAIMWISE_NOTIFY_KICK = os.environ.get("CLAIMWISE_NOTIFY_KICK", "1") == "1"
+
 # Idle timeout: every request with a session renews it, so a session ends this long after the last
 # request (API calls with bearer tokens carry no session and write nothing).
 SESSION_COOKIE_AGE = int(
@@ -243,6 +277,14 @@ UNFOLD = {
             {
                 "title": _("Claim process"),
                 "items": [_nav(_("Process definitions"), "account_tree", "admin:process_processdefinition_changelist")],
+            },
+            {
+                "title": _("Notifications"),
+                "items": [
+                    _nav(_("Messages"), "outgoing_mail", "admin:notifications_message_changelist"),
+                    _nav(_("Message templates"), "edit_note", "admin:notifications_messagetemplate_changelist"),
+                    _nav(_("Contact preferences"), "contact_phone", "admin:notifications_contactpreference_changelist"),
+                ],
             },
             {
                 "title": _("Organisation"),

@@ -35,6 +35,7 @@ from claimwise.core.calendar import calendar_refresh
 from claimwise.core.models import CalendarDay
 from claimwise.process.choices import STATUTORY_CLOCKS, AlertKind, ClockState
 from claimwise.process.clocks import DEFAULT_FORCED_REGISTRATION_HOURS, INFORMATIONAL, deadlines_forget
+from claimwise.process.listeners import alert_created, deadline_announced
 from claimwise.process.models import ClaimClock, ProcessDefinition, StaffAlert
 from claimwise.process.progress import definition_spec
 from claimwise.process.recompute import RecomputeResult, clocks_recompute_all
@@ -144,6 +145,7 @@ def _announce(clock: ClaimClock, kind: str, message: str, now: dt.datetime, *, v
         data={"clock": clock.pk, "kind": clock.kind, "step": clock.step_key, "due_at": clock.due_at.isoformat()},
         visible_to_customer=visible_to_customer,
     )
+    deadline_announced(clock, kind, now, visible_to_customer)
 
 
 def send_warnings(now: dt.datetime) -> int:
@@ -185,13 +187,15 @@ def send_breaches(now: dt.datetime) -> int:
             # The claimant is owed the statutory deadlines; internal promises stay internal.
             _announce(clock, "deadline_breached", message, now, visible_to_customer=clock.kind in STATUTORY_CLOCKS)
             _alert(clock, AlertKind.BREACH, message, now)
-            StaffAlert.objects.create(
-                claim=clock.claim,
-                kind=AlertKind.ESCALATION,
-                recipient_role=clock.escalate_to or Role.SUPERVISOR,
-                clock=clock,
-                message=message[:300],
-                created_at=now,
+            alert_created(
+                StaffAlert.objects.create(
+                    claim=clock.claim,
+                    kind=AlertKind.ESCALATION,
+                    recipient_role=clock.escalate_to or Role.SUPERVISOR,
+                    clock=clock,
+                    message=message[:300],
+                    created_at=now,
+                )
             )
             audit_record(actor=None, action="clock.breach", obj=clock, after={"breached_at": now})
             sent += 1
@@ -201,7 +205,7 @@ def send_breaches(now: dt.datetime) -> int:
 def _alert(clock: ClaimClock, kind: str, message: str, now: dt.datetime) -> StaffAlert:
     """To the claim's handler; with no handler, to everyone of the owning step's role."""
     handler_id = clock.claim.handler_id
-    return StaffAlert.objects.create(
+    alert = StaffAlert.objects.create(
         claim=clock.claim,
         kind=kind,
         recipient_id=handler_id,
@@ -210,6 +214,7 @@ def _alert(clock: ClaimClock, kind: str, message: str, now: dt.datetime) -> Staf
         message=message[:300],
         created_at=now,
     )
+    return alert_created(alert)
 
 
 # --- the job -------------------------------------------------------------------------------------
