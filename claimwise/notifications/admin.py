@@ -4,6 +4,7 @@ and customers' and staff's contact preferences. Every write goes through `notifi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -23,7 +24,7 @@ from claimwise.core.admin import BackOfficeModelAdmin, ReadOnlyModelAdmin, ReadO
 from claimwise.core.crypto import mask
 from claimwise.core.errors import DomainError, ValidationFailed
 from claimwise.notifications import services
-from claimwise.notifications.choices import Channel, MessageStatus
+from claimwise.notifications.choices import Channel, Event, MessageStatus
 from claimwise.notifications.defaults import DEFAULTS
 from claimwise.notifications.models import ContactPreference, DeliveryAttempt, Message, MessageTemplate, StaffContact
 from claimwise.notifications.rendering import CONTEXT_HELP, template_problems
@@ -39,6 +40,10 @@ class DeliveryAttemptInline(ReadOnlyPermissions, TabularInline):
     can_delete = False
     show_change_link = False
     verbose_name_plural = gettext_lazy("delivery attempts")
+
+
+def _hide_code(message: Message, text: str) -> str:
+    return re.sub(r"\d{4,}", "••••••", text) if message.event == Event.ONE_TIME_CODE else text
 
 
 STATUS_COLOURS = {MessageStatus.PENDING: "warning", MessageStatus.SENT: "success", MessageStatus.FAILED: "danger"}
@@ -61,8 +66,8 @@ class MessageAdmin(ReadOnlyModelAdmin):
         "channel",
         "address_shown",
         "language",
-        "subject",
-        "body",
+        "subject_shown",
+        "body_shown",
         "status",
         "attempts",
         "next_attempt_at",
@@ -80,6 +85,15 @@ class MessageAdmin(ReadOnlyModelAdmin):
     @display(description=gettext_lazy("address"))
     def address_shown(self, obj: Message) -> str:
         return obj.address_masked
+
+    # A one-time code is the customer's key to their account: nobody in the back office reads it.
+    @display(description=gettext_lazy("subject"))
+    def subject_shown(self, obj: Message) -> str:
+        return _hide_code(obj, obj.subject)
+
+    @display(description=gettext_lazy("body"))
+    def body_shown(self, obj: Message) -> str:
+        return _hide_code(obj, obj.body)
 
     @display(description=gettext_lazy("last error"))
     def error(self, obj: Message) -> str:

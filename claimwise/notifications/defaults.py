@@ -123,4 +123,14 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         ZH: ("【新分配案件】{{ claim_number }}", "案件 {{ claim_number }} 已分配给您。{{ note }}"),
         EN: ("[New assignment] {{ claim_number }}", "Claim {{ claim_number }} is assigned to you. {{ note }}"),
     },
+    Event.ONE_TIME_CODE: {
+        ZH: (
+            "验证码 {{ code }}",
+            "您的验证码是 {{ code }}，{{ minutes }} 分钟内有效。请勿告诉任何人，我们的员工不会向您索要验证码。",
+        ),
+        EN: (
+            "Your code {{ code }}",
+            "Your code is {{ code }}, valid for {{ minutes }} minutes. Never share it: our staff will never ask for it.",
+        ),
+    },
 }

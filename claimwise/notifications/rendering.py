@@ -35,6 +35,8 @@ CONTEXT_HELP: dict[str, Any] = {
     "due": gettext_lazy("when the deadline falls due (local time)"),
     "alert": gettext_lazy("staff: the alert's text"),
     "note": gettext_lazy("staff: the assignment's note"),
+    "code": gettext_lazy("a one-time code (sign-up, password reset)"),
+    "minutes": gettext_lazy("how many minutes the code is valid"),
 }
 
 SAMPLE: dict[str, Any] = {
@@ -54,6 +56,8 @@ SAMPLE: dict[str, Any] = {
     "due": "2025-01-01 12:00",
     "alert": "Claim MO2500000001: step is due 2025-01-01 12:00.",
     "note": "",
+    "code": "123456",
+    "minutes": 10,
 }
 
 

@@ -131,3 +131,16 @@ def policy_create(
     policy.save()
     audit_record(actor=actor, action="policy.create", obj=policy, after=snapshot(policy))
     return policy
+
+
+@transaction.atomic
+def customer_account_link(*, actor: User | None, customer: Customer, user: User) -> Customer:
+    """Tie a customer's record (and so their policies and claims) to their sign-in account."""
+    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    if current.user_id not in (None, user.pk):
+        raise ValidationFailed({"user": _("This customer already has an account.")})
+    before = {"user": current.user_id}
+    customer.user = user
+    customer.save(update_fields=["user", "updated_at"])
+    audit_record(actor=actor, action="customer.link_account", obj=customer, before=before, after={"user": user.pk})
+    return customer

@@ -81,3 +81,43 @@ class UploadForm(forms.Form):
 class WithdrawForm(forms.Form):
     confirm = forms.BooleanField(label=_("Yes, withdraw my claim. I understand it ends without a decision."))
     note = forms.CharField(label=_("Why (optional)"), required=False, max_length=MAX_TEXT)
+
+
+class SignUpForm(forms.Form):
+    id_number = forms.CharField(label=_("ID number on your policy"), max_length=18)
+    mobile = forms.CharField(label=_("Mobile number you gave us"), max_length=20)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["id_number"].widget.attrs.update(autocomplete="off", autocapitalize="characters", autofocus=True)
+        self.fields["mobile"].widget.attrs.update(autocomplete="tel", inputmode="tel")
+
+
+class MobileForm(forms.Form):
+    mobile = forms.CharField(label=_("Mobile number"), max_length=20)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mobile"].widget.attrs.update(autocomplete="tel", inputmode="tel", autofocus=True)
+
+
+class CodePasswordForm(forms.Form):
+    code = forms.RegexField(
+        label=_("The 6-digit code we sent you"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Enter the 6 digits of the code.")},
+    )
+    password = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput)
+    password_again = forms.CharField(label=_("New password again"), strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(autocomplete="one-time-code", inputmode="numeric", autofocus=True)
+        for name in ("password", "password_again"):
+            self.fields[name].widget.attrs["autocomplete"] = "new-password"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password_again") and data["password"] != data["password_again"]:
+            self.add_error("password_again", _("The two passwords are not the same."))
+        return data

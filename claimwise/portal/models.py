@@ -23,3 +23,31 @@ class ClaimDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.policy_number}"
+
+
+class OneTimeCode(models.Model):
+    """A code sent to a customer's mobile to prove it is theirs (sign-up, password reset). Only its
+    keyed hash is kept; it expires, allows a few tries, and works once."""
+
+    class Purpose(models.TextChoices):
+        SIGN_UP = "sign_up", _("Sign-up")
+        RESET = "reset", _("Password reset")
+
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    phone = models.CharField(_("mobile phone"), max_length=20)
+    customer = models.ForeignKey(
+        "policies.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    code_hash = models.CharField(_("code (keyed hash)"), max_length=64)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [models.Index(fields=["phone", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.created_at:%Y-%m-%d %H:%M}"

@@ -5,29 +5,41 @@ through the same FNOL and document services as every other channel."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import IO, Any
 
 import phonenumbers
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from claimwise.accounts.choices import Role
 from claimwise.accounts.models import User
+from claimwise.accounts.services import user_create, user_set_password
 from claimwise.claims.documents import check_upload
 from claimwise.claims.fnol import Payee, SubmitResult, claim_submit, normalise_account
 from claimwise.claims.models import Claim
 from claimwise.claims.services import document_upload
 from claimwise.core.audit import audit_record, snapshot
-from claimwise.core.errors import DomainError, ValidationFailed
-from claimwise.policies.models import Customer
-from claimwise.portal.models import ClaimDraft
+from claimwise.core.crypto import keyed_hash
+from claimwise.core.errors import DomainError, ErrorCode, ValidationFailed
+from claimwise.notifications.choices import Channel, Event
+from claimwise.notifications.services import customer_recipient, messages_queue
+from claimwise.policies.models import Customer, Policy
+from claimwise.policies.services import customer_account_link
+from claimwise.policies.validators import clean_id_number
+from claimwise.portal.models import ClaimDraft, OneTimeCode
 from claimwise.workbench.selectors import lockout_until
-from claimwise.workbench.services import sign_in_failed, sign_in_succeeded
+from claimwise.workbench.services import sign_in_cleared, sign_in_failed, sign_in_succeeded
 
 # Drafts keep what was typed, never the bank account (PIPL: no sensitive data without need).
 DRAFT_FIELDS = (
@@ -49,6 +61,11 @@ def e164(mobile: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def masked_mobile(mobile: str) -> str:
+    phone = e164(mobile) or mobile
+    return f"{phone[:-8]}****{phone[-4:]}" if len(phone) > 8 else "****"
 
 
 def throttle_name(mobile: str) -> str:
@@ -170,3 +187,153 @@ def claim_report(*, actor: User, report: Report, uploads: Sequence[Upload], idem
             )
         draft_delete(actor=actor, policy_number=report.policy_number)
     return result.claim
+
+
+# --- accounts: sign-up and password reset by a code sent to the mobile on the policy -----------------
+
+CODE_MINUTES = 10
+CODE_TRIES = 5
+CODE_GAP = dt.timedelta(seconds=60)  # one new code a minute per number and purpose
+
+
+def _code_hash(code_row_key: str, code: str) -> str:
+    return keyed_hash(f"{code_row_key}:{code}")
+
+
+def _policyholder(id_number: str, mobile: str) -> Customer | None:
+    """The customer whose verified ID number is on a policy and whose mobile is the one given."""
+    try:
+        number, _birth, _gender = clean_id_number(id_number)
+    except ValueError:
+        return None
+    phone = e164(mobile)
+    if phone is None:
+        return None
+    customer = Customer.objects.filter(id_hash=keyed_hash(number), phone=phone).select_related("user").first()
+    if customer is None or not Policy.objects.filter(Q(holder=customer) | Q(insured_person=customer)).exists():
+        return None
+    return customer
+
+
+@transaction.atomic
+def code_send(*, purpose: str, customer: Customer, now: dt.datetime | None = None) -> OneTimeCode:
+    """A fresh code to the customer's mobile (and email, when they have one), through the
+    notification outbox in this transaction. At most one a minute."""
+    now = now or timezone.now()
+    recent = OneTimeCode.objects.filter(purpose=purpose, phone=customer.phone, created_at__gt=now - CODE_GAP)
+    if recent.exists():
+        raise ValidationFailed({"mobile": _("A code was sent less than a minute ago. Wait a moment, then ask again.")})
+    recipient = customer_recipient(customer)
+    addresses = {c: a for c, a in recipient.addresses.items() if c in (Channel.SMS, Channel.EMAIL)}
+    if not addresses:
+        raise DomainError(
+            _("We cannot send you a code: no text message or email service is set up. Please call us."),
+            code=ErrorCode.CONFLICT,
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = OneTimeCode.objects.create(
+        purpose=purpose,
+        phone=customer.phone,
+        customer=customer,
+        code_hash="",
+        created_at=now,
+        expires_at=now + dt.timedelta(minutes=CODE_MINUTES),
+    )
+    row.code_hash = _code_hash(f"{row.pk}:{purpose}", code)
+    row.save(update_fields=["code_hash"])
+    messages_queue(
+        event=Event.ONE_TIME_CODE,
+        claim=None,
+        recipients=[replace(recipient, key=f"code{row.pk}", addresses=addresses)],
+        context=lambda: {"code": code, "minutes": CODE_MINUTES},
+        key=f"code:{row.pk}",
+        now=now,
+    )
+    audit_record(actor=None, action=f"portal.code_send.{purpose}", obj=row, after={"customer": customer.pk})
+    return row
+
+
+@transaction.atomic
+def _code_try(purpose: str, phone: str, code: str, now: dt.datetime) -> tuple[OneTimeCode | None, str]:
+    """The attempt is counted even when it fails (so this commits; the caller raises)."""
+    row = (
+        OneTimeCode.objects.select_for_update()
+        .filter(purpose=purpose, phone=phone, used_at__isnull=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if row is None or row.expires_at <= now or row.attempts >= CODE_TRIES:
+        return None, _("This code is no longer valid. Ask for a new one.")
+    if not hmac.compare_digest(row.code_hash, _code_hash(f"{row.pk}:{purpose}", code.strip())):
+        row.attempts += 1
+        row.save(update_fields=["attempts"])
+        audit_record(actor=None, action="portal.code_wrong", obj=row, after={"attempts": row.attempts})
+        return None, _("The code is not correct. Check the last message we sent you.")
+    row.used_at = now
+    row.save(update_fields=["used_at"])
+    return row, ""
+
+
+def code_check(*, purpose: str, mobile: str, code: str, now: dt.datetime | None = None) -> OneTimeCode:
+    row, problem = _code_try(purpose, e164(mobile) or "", code, now or timezone.now())
+    if row is None:
+        raise ValidationFailed({"code": problem})
+    return row
+
+
+NO_MATCH = gettext_lazy(
+    "We could not match these details to a policy. Give the ID number on your policy and the mobile "
+    "number you gave us when you took it out."
+)
+
+
+def sign_up_start(*, id_number: str, mobile: str) -> OneTimeCode:
+    """Step 1: the person proves they hold a policy (ID number and the mobile on file); a code goes
+    to that mobile."""
+    customer = _policyholder(id_number, mobile)
+    if customer is None:
+        raise ValidationFailed({"id_number": str(NO_MATCH)})
+    if customer.user_id is not None:
+        raise ValidationFailed({"mobile": _("You already have an account: sign in, or reset your password.")})
+    return code_send(purpose=OneTimeCode.Purpose.SIGN_UP, customer=customer)
+
+
+def _password_problems(password: str, user: User | None = None) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed({"password": " ".join(exc.messages)}) from exc
+
+
+def sign_up_finish(*, mobile: str, code: str, password: str) -> User:
+    """Step 2: the right code and a good password make the account, tied to the customer's policies.
+    The password is checked first (a weak one does not use up the code); the code check commits on
+    its own, so wrong tries count even though this step then fails."""
+    _password_problems(password)
+    row = code_check(purpose=OneTimeCode.Purpose.SIGN_UP, mobile=mobile, code=code)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=row.customer_id)
+        if customer.user_id is not None:
+            raise ValidationFailed({"mobile": _("You already have an account: sign in, or reset your password.")})
+        user = user_create(actor=None, username=f"c{customer.pk}", password=password, role=Role.CUSTOMER)
+        customer_account_link(actor=user, customer=customer, user=user)
+    return user
+
+
+def reset_start(*, mobile: str) -> None:
+    """Step 1 of a reset: a code when the number belongs to an account; the same answer either way."""
+    phone = e164(mobile)
+    customer = Customer.objects.filter(phone=phone, user__isnull=False, user__is_active=True).first() if phone else None
+    if customer is not None:
+        code_send(purpose=OneTimeCode.Purpose.RESET, customer=customer)
+
+
+def reset_finish(*, mobile: str, code: str, password: str) -> User:
+    """A new password with the right code; the lock-out on the number ends."""
+    _password_problems(password)
+    row = code_check(purpose=OneTimeCode.Purpose.RESET, mobile=mobile, code=code)
+    with transaction.atomic():
+        user = User.objects.get(customer__pk=row.customer_id)
+        user_set_password(actor=user, user=user, password=password)
+        sign_in_cleared(name=throttle_name(mobile))
+    return user

@@ -29,7 +29,17 @@ from claimwise.claims.services import claim_message_send, claim_withdraw, docume
 from claimwise.core.errors import DomainError, NotFound
 from claimwise.core.forms import show_errors
 from claimwise.portal import selectors, services
-from claimwise.portal.forms import MAX_FILES, MessageForm, ReportForm, SignInForm, UploadForm, WithdrawForm
+from claimwise.portal.forms import (
+    MAX_FILES,
+    CodePasswordForm,
+    MessageForm,
+    MobileForm,
+    ReportForm,
+    SignInForm,
+    SignUpForm,
+    UploadForm,
+    WithdrawForm,
+)
 
 LIVE_SECONDS = 10  # how often an open claim page asks whether anything changed
 
@@ -94,6 +104,85 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             return redirect("portal:claims")
     context = {"form": form, "error": error, "next": request.GET.get("next") or request.POST.get("next") or ""}
     return render(request, "portal/sign_in.html", context, status=status)
+
+
+SIGN_UP, RESET = "portal_sign_up_mobile", "portal_reset_mobile"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_up(request: HttpRequest) -> HttpResponse:
+    """Step 1: the ID number on a policy and the mobile on file; a code goes to that mobile."""
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_up_start(id_number=form.cleaned_data["id_number"], mobile=form.cleaned_data["mobile"])
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            request.session[SIGN_UP] = form.cleaned_data["mobile"]
+            return redirect("portal:sign_up_code")
+    return render(request, "portal/sign_up.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_up_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: the code and a password; the account opens signed in."""
+    mobile = request.session.get(SIGN_UP)
+    if not mobile:
+        return redirect("portal:sign_up")
+    form = CodePasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.sign_up_finish(
+                mobile=mobile, code=form.cleaned_data["code"], password=form.cleaned_data["password"]
+            )
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            request.session.pop(SIGN_UP, None)
+            login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+            messages.success(request, _("Welcome! Your account is ready and shows every policy in your name."))
+            return redirect("portal:claims")
+    context = {"form": form, "mobile": services.masked_mobile(mobile), "purpose": "sign_up"}
+    return render(request, "portal/code.html", context, status=422 if form.errors else 200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reset(request: HttpRequest) -> HttpResponse:
+    form = MobileForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reset_start(mobile=form.cleaned_data["mobile"])
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            request.session[RESET] = form.cleaned_data["mobile"]
+            messages.info(request, _("If this number belongs to an account, we have sent it a code."))
+            return redirect("portal:reset_code")
+    return render(request, "portal/reset.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reset_code(request: HttpRequest) -> HttpResponse:
+    mobile = request.session.get(RESET)
+    if not mobile:
+        return redirect("portal:reset")
+    form = CodePasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reset_finish(mobile=mobile, code=form.cleaned_data["code"], password=form.cleaned_data["password"])
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            request.session.pop(RESET, None)
+            messages.success(request, _("Your password is changed. Sign in with it now."))
+            return redirect("portal:sign_in")
+    context = {"form": form, "mobile": services.masked_mobile(mobile), "purpose": "reset"}
+    return render(request, "portal/code.html", context, status=422 if form.errors else 200)
 
 
 @require_POST

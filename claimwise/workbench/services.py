@@ -56,6 +56,12 @@ def sign_in_succeeded(*, user: User, method: str) -> None:
 
 
 @transaction.atomic
+def sign_in_cleared(*, name: str) -> None:
+    """A proven owner (e.g. by a one-time code) starts with a clean slate: the lock-out ends."""
+    SignInThrottle.objects.filter(key=throttle_key(name)).update(failures=0, locked_until=None)
+
+
+@transaction.atomic
 def sign_out(*, user: User) -> None:
     audit_record(actor=user, action="auth.sign_out", obj=user)
 

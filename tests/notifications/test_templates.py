@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import translation
 
 from claimwise.core.errors import ValidationFailed
 from claimwise.core.models import AuditEntry
@@ -50,7 +51,7 @@ def test_an_edited_template_replaces_the_default_and_deleting_it_restores_it(db:
     ],
 )
 def test_broken_templates_are_refused_on_the_field(db: Any, body: str, fragment: str) -> None:
-    with pytest.raises(ValidationFailed) as caught:
+    with translation.override("en"), pytest.raises(ValidationFailed) as caught:
         template_save(actor=None, event="registered", language="en", subject="ok", body=body)
     [problem] = caught.value.detail
     assert problem["field"] == "body" and fragment in problem["message"]
