@@ -25,6 +25,7 @@ from claimwise.claims.selectors import claim_get, claim_queryset, claim_timeline
 from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import NotFound
 from claimwise.core.money import to_money
+from claimwise.notifications.selectors import messages_about
 from claimwise.process.authority import authority_for
 from claimwise.process.choices import Urgency
 from claimwise.process.clocks import claim_clock_views
@@ -293,6 +294,7 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
         "timeline": timeline,
         "notes": [e for e in timeline if e.kind == "note"],
         "thread": list(claim.messages.select_related("author")),
+        "notifications": list(messages_about(claim)[:50]),
         "open_checks": open_checks,
         "authority": authority,
         "amount": claim.assessed_amount or claim.claimed_amount,

@@ -367,3 +367,20 @@ def test_a_partial_approval_and_two_approvers_above_the_top_limit(office: dict[s
     assert short.status_code == 422 and 'id="id_reason_codes-error"' in short.content.decode()
     done(act(boss, claim, "approve", amount="60000.00"), claim)
     assert status(claim) == ClaimStatus.APPROVED and claim.approved_amount == Decimal("60000.00")
+
+
+def test_the_claim_page_shows_what_was_sent_and_how_it_went(office: dict[str, Any], settings: Any) -> None:
+    from claimwise.notifications.delivery import deliver_due
+    from tests.notifications.servers import Gateway
+
+    with Gateway("wb-secret") as gateway:
+        settings.CLAIMWISE_NOTIFY_CHANNELS = ["sms"]
+        settings.CLAIMWISE_GATEWAYS = {"sms": {"url": gateway.url, "secret": "wb-secret"}}
+        settings.CLAIMWISE_NOTIFY_KICK = False
+        li = _client(office["li"])
+        done(act(li, office["claim"], "register"), office["claim"])
+        deliver_due()
+    html = li.get(f"/work/claims/{office['claim'].pk}/").content.decode()
+    section = html[html.index('id="sent"') :]
+    assert "Claim registered" in section and "Delivered" in section
+    assert office["claim"].claimant.phone not in section  # the address, masked

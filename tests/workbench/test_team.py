@@ -22,7 +22,9 @@ TEAM_QUERIES = 10
 # The claim page: session, user, claim (with policy, product, claimant, team, handler), coverage,
 # remaining limit, process row and definition, map steps and clocks, clocks, materials, step and its
 # checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
-CLAIM_QUERIES = 20  # + the messages with the customer, + the names of the steps with deadlines
+CLAIM_QUERIES = (
+    21  # + messages with the customer, step names of the deadlines, notifications (+1 for attempts when any)
+)
 
 
 def _client(user: Any) -> Client:
