@@ -113,6 +113,7 @@ def model_register(
         trained_at=now,
         activated_at=now if promoted else None,
     )
+    transaction.on_commit(active_changed)
     if promoted and active is not None:
         before = snapshot(active, exclude_artifact(active))
         active.status = ModelStatus.RETIRED
@@ -139,6 +140,7 @@ def model_activate(*, actor: User | None, model_id: int) -> FraudModel:
     before = snapshot(row, exclude_artifact(row))
     row.status, row.activated_at = ModelStatus.ACTIVE, timezone.now()
     row.save(update_fields=["status", "activated_at"])
+    transaction.on_commit(active_changed)
     audit_record(actor=actor, action="fraud.model_activate", obj=row, before=before, after=snapshot(row, exclude_artifact(row)))
     return row
 
@@ -157,3 +159,24 @@ def _load(blob: bytes, sha256: str) -> TabularModel:
 
 def active_model(scope: str = ModelScope.PLATFORM) -> FraudModel | None:
     return FraudModel.objects.filter(scope=scope, status=ModelStatus.ACTIVE).defer("artifact").first()
+
+
+_ACTIVE: list[tuple[float, tuple[FraudModel, TabularModel] | None]] = []
+ACTIVE_TTL = 30.0
+
+
+def _active_platform() -> tuple[FraudModel, TabularModel] | None:
+    """The active platform model, loaded, kept in memory for at most ACTIVE_TTL seconds."""
+    import time
+
+    now = time.monotonic()
+    if _ACTIVE and now - _ACTIVE[0][0] < ACTIVE_TTL:
+        return _ACTIVE[0][1]
+    row = FraudModel.objects.filter(scope=ModelScope.PLATFORM, status=ModelStatus.ACTIVE).first()
+    loaded = None if row is None else (row, model_load(row))
+    _ACTIVE[:] = [(now, loaded)]
+    return loaded
+
+
+def active_changed() -> None:
+    _ACTIVE.clear()
