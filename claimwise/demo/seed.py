@@ -48,9 +48,9 @@ from claimwise.demo.products import PRODUCTS
 from claimwise.demo.refs import BranchRef, CoverageRef, Directory, PartnerRef, ProductRef, TeamRef
 from claimwise.demo.write import Database, Maker
 from claimwise.demo.write import run as run_batches
+from claimwise.fraud.rules import presets_install as fraud_presets_install
 from claimwise.policies.models import Customer, Product
 from claimwise.policies.services import customer_create, product_create
-from claimwise.fraud.rules import presets_install as fraud_presets_install
 from claimwise.process.presets import presets_install
 from claimwise.process.services import authority_defaults_install, starter_rules_install
 

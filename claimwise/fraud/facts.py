@@ -212,20 +212,26 @@ def _watchlist_hits(claim: Claim) -> Decimal:
     return Decimal(WatchListEntry.objects.filter(match, active=True).count())
 
 
-def _provider(claim: Claim) -> tuple[Decimal, Decimal]:
-    partners = list(ClaimShare.objects.filter(claim_id=claim.pk).values_list("partner_id", flat=True))
+def _provider(claim: Claim, partners: tuple[int, ...] | None) -> tuple[Decimal, Decimal]:
+    if partners is None:
+        partners = tuple(ClaimShare.objects.filter(claim_id=claim.pk).values_list("partner_id", flat=True))
     if not partners:
         return Decimal(0), Decimal(0)
     since = claim.reported_at - dt.timedelta(days=365)
-    others = Claim.objects.filter(shares__partner_id__in=partners, reported_at__gte=since).exclude(pk=claim.pk).distinct()
+    others = (
+        Claim.objects.filter(shares__partner_id__in=partners, reported_at__gte=since).exclude(pk=claim.pk).distinct()
+    )
     total = others.count()
     flagged = others.filter(risk_score__gte=FLAGGED).count() if total else 0
     return Decimal(total), _ratio(Decimal(flagged), Decimal(total))
 
 
-def fraud_facts(claim: Claim, *, documents: tuple[str, ...] | None = None) -> FraudFacts:
+def fraud_facts(
+    claim: Claim, *, documents: tuple[str, ...] | None = None, partners: tuple[int, ...] | None = None
+) -> FraudFacts:
     """The fraud facts of a claim (its policy and coverage loaded or loadable). At report time pass
-    `documents=()`: nothing can have been uploaded or duplicated yet."""
+    `documents=()` (nothing can have been uploaded or duplicated yet) and the partners the claim was
+    shared with by its report, so neither is read back."""
     policy, coverage = claim.policy, claim.coverage
     amount = _d(claim.assessed_amount or claim.claimed_amount)
     sum_insured = _d(policy.sum_insured)
@@ -269,7 +275,7 @@ def fraud_facts(claim: Claim, *, documents: tuple[str, ...] | None = None) -> Fr
 
     def _provider_once(i: int) -> Decimal:
         if not provider:
-            provider.append(_provider(claim))
+            provider.append(_provider(claim, partners))
         return provider[0][i]
 
     lazy["provider_claims"] = lambda: _provider_once(0)

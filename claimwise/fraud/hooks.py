@@ -5,6 +5,7 @@ straight-through review (a reactor) reads the score of this change, not the prev
 
 from __future__ import annotations
 
+from claimwise.accounts.choices import Role
 from claimwise.claims.changes import ClaimChange, on_claim_change
 from claimwise.fraud.scoring import claim_score
 
@@ -16,6 +17,12 @@ SCORE_TRIGGERS = frozenset({"submitted", "document_added", "submit_for_approval"
 def claim_scored(change: ClaimChange) -> None:
     if change.kind not in SCORE_TRIGGERS:
         return
-    # At report time nothing can have been uploaded yet: no document query.
-    documents: tuple[str, ...] | None = () if change.kind == "submitted" else None
-    claim_score(change.claim, trigger=change.kind, at=change.at, documents=documents)
+    if change.kind == "submitted":
+        # At report time nothing can have been uploaded yet, and the claim is shared only with the
+        # reporting partner (FNOL): neither is read back.
+        actor = change.actor
+        partner = getattr(actor, "partner_id", None) if actor is not None and actor.role == Role.PARTNER else None
+        partners = (partner,) if partner is not None else ()
+        claim_score(change.claim, trigger=change.kind, at=change.at, documents=(), partners=partners)
+    else:
+        claim_score(change.claim, trigger=change.kind, at=change.at)

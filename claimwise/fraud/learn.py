@@ -230,10 +230,14 @@ class CrossValidation:
 
     @staticmethod
     def _summary(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-        return {
-            m: {"mean": float(np.mean([r[m] for r in rows])), "sd": float(np.std([r[m] for r in rows]))}
-            for m in rows[0]
-        } if rows else {}
+        return (
+            {
+                m: {"mean": float(np.mean([r[m] for r in rows])), "sd": float(np.std([r[m] for r in rows]))}
+                for m in rows[0]
+            }
+            if rows
+            else {}
+        )
 
     @property
     def summary(self) -> dict[str, dict[str, float]]:

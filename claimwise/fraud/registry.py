@@ -118,7 +118,13 @@ def model_register(
         before = snapshot(active, exclude_artifact(active))
         active.status = ModelStatus.RETIRED
         active.save(update_fields=["status"])
-        audit_record(actor=actor, action="fraud.model_retire", obj=active, before=before, after=snapshot(active, exclude_artifact(active)))
+        audit_record(
+            actor=actor,
+            action="fraud.model_retire",
+            obj=active,
+            before=before,
+            after=snapshot(active, exclude_artifact(active)),
+        )
     audit_record(actor=actor, action="fraud.model_register", obj=row, after=snapshot(row, exclude_artifact(row)))
     return Registered(row, promoted, comparison)
 
@@ -141,7 +147,9 @@ def model_activate(*, actor: User | None, model_id: int) -> FraudModel:
     row.status, row.activated_at = ModelStatus.ACTIVE, timezone.now()
     row.save(update_fields=["status", "activated_at"])
     transaction.on_commit(active_changed)
-    audit_record(actor=actor, action="fraud.model_activate", obj=row, before=before, after=snapshot(row, exclude_artifact(row)))
+    audit_record(
+        actor=actor, action="fraud.model_activate", obj=row, before=before, after=snapshot(row, exclude_artifact(row))
+    )
     return row
 
 

@@ -70,7 +70,11 @@ def render(text: str, facts: Any) -> str:
         value = facts[name]
         if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
             number = Decimal(str(value))
-            out.append(format(number, spec) if spec else (f"{number:.0f}" if number == number.to_integral() else f"{number:.2f}"))
+            out.append(
+                format(number, spec)
+                if spec
+                else (f"{number:.0f}" if number == number.to_integral() else f"{number:.2f}")
+            )
         else:
             out.append(str(value))
     return "".join(out)

@@ -104,7 +104,16 @@ def _model_part(facts: FraudFacts) -> tuple[dict[str, Any] | None, list[dict[str
                 value = render("{" + fact + "}", facts) if fact in FRAUD_FACT_HELP else ""
                 return _("risk model: %(what)s is %(value)s") % {"what": help_text or fact, "value": value}
 
-            reasons.append({"kind": "model", "code": fact, "weight": round(lift * float(contributions[i]) / max(1e-9, float(sum(c for c in contributions if c > 0))), 3), "text": _both(one)})
+            reasons.append(
+                {
+                    "kind": "model",
+                    "code": fact,
+                    "weight": round(
+                        lift * float(contributions[i]) / max(1e-9, float(sum(c for c in contributions if c > 0))), 3
+                    ),
+                    "text": _both(one),
+                }
+            )
     return {"score": round(lift, 4), "probability": round(probability, 4), "version": row.version}, reasons
 
 
@@ -119,9 +128,11 @@ def configured() -> bool:
     return bool(active_rules()) or _platform_model() is not None
 
 
-def evaluate(claim: Claim, *, documents: tuple[str, ...] | None = None) -> Score:
+def evaluate(
+    claim: Claim, *, documents: tuple[str, ...] | None = None, partners: tuple[int, ...] | None = None
+) -> Score:
     """Score a claim without storing anything."""
-    facts = fraud_facts(claim, documents=documents)
+    facts = fraud_facts(claim, documents=documents, partners=partners)
     rules = active_rules()
     fired: list[RedFlagRule] = [r for r in rules if compiled(r.expression).matches(facts)]
     keep = 1.0
@@ -135,24 +146,30 @@ def evaluate(claim: Claim, *, documents: tuple[str, ...] | None = None) -> Score
     network_score = 0.0
     total = 1.0 - (1.0 - rules_score) * (1.0 - model_score) * (1.0 - network_score)
     reasons.sort(key=lambda r: -r["weight"])
-    components = {
-        "rules": {"score": round(rules_score, 4), "fired": [r.code for r in fired], "version": rules_version(rules)},
+    version_of_rules = rules_version(rules)
+    components: dict[str, Any] = {
+        "rules": {"score": round(rules_score, 4), "fired": [r.code for r in fired], "version": version_of_rules},
         "model": model,
         "network": {"score": 0.0, "computed": False},
     }
-    version = f"rules-{components['rules']['version']}+model-{model['version'] if model else 'none'}+network-none"
+    version = f"rules-{version_of_rules}+model-{model['version'] if model else 'none'}+network-none"
     return Score(_q(total), version, components, reasons[:TOP_REASONS], facts.known())
 
 
 def claim_score(
-    claim: Claim, *, trigger: str, at: dt.datetime, documents: tuple[str, ...] | None = None
+    claim: Claim,
+    *,
+    trigger: str,
+    at: dt.datetime,
+    documents: tuple[str, ...] | None = None,
+    partners: tuple[int, ...] | None = None,
 ) -> RiskAssessment | None:
     """Score a claim, store the assessment and write `Claim.risk_score` (read by straight-through
     review). Runs inside the claim's transaction. Nothing happens while the company has neither an
     active red-flag rule nor an active platform model: there is nothing to score with."""
     if not configured():
         return None
-    result = evaluate(claim, documents=documents)
+    result = evaluate(claim, documents=documents, partners=partners)
     assessment = RiskAssessment.objects.create(
         claim=claim,
         score=result.score,

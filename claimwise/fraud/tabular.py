@@ -109,9 +109,9 @@ def _to_float(value: str) -> float | None:
 def _date_format(values: Sequence[str]) -> str | None:
     """The one format that parses (nearly) every value, or None. Plain numbers are never dates."""
     sample = values[:200]
-    if not sample or all(re.fullmatch(r"-?\d+(\.\d+)?", v) for v in sample):
-        if not all(re.fullmatch(r"(19|20)\d{6}", v) for v in sample):
-            return None
+    numbers = not sample or all(re.fullmatch(r"-?\d+(\.\d+)?", v) for v in sample)
+    if numbers and not all(re.fullmatch(r"(19|20)\d{6}", v) for v in sample):
+        return None
     for fmt in DATE_FORMATS:
         ok = 0
         for v in sample:
@@ -170,8 +170,10 @@ def type_columns(
             widths = {len(v.lstrip("-")) for v in present}
             # Codes that name a row: integers (nearly) unique per row, of one width or with an
             # identifier's name (policy numbers, zip codes); measured amounts keep varying widths.
-            if integers and ratio >= IDENTIFIER_RATIO and (
-                len(widths) == 1 or _is_identifier_name(name) or ratio == 1.0 and _is_sequence(numbers)
+            if (
+                integers
+                and ratio >= IDENTIFIER_RATIO
+                and (len(widths) == 1 or _is_identifier_name(name) or ratio == 1.0 and _is_sequence(numbers))
             ):
                 dropped.append(Dropped(name, "identifier"))
                 continue
@@ -370,10 +372,7 @@ class FeatureSpace:
             for b in dates[i + 1 :]:
                 out.append(
                     np.array(
-                        [
-                            (y - x).days if x and y else np.nan
-                            for x, y in zip(parsed[a], parsed[b], strict=True)
-                        ],
+                        [(y - x).days if x and y else np.nan for x, y in zip(parsed[a], parsed[b], strict=True)],
                         dtype=float,
                     )
                 )

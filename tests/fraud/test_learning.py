@@ -24,7 +24,11 @@ from claimwise.fraud.registry import model_load, model_register
 from claimwise.fraud.tabular import read_table
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "auto_insurance_claims.csv"
-for candidate in (SHARED, Path("/work/shared/data/auto_insurance_claims.csv"), Path("../shared/data/auto_insurance_claims.csv")):
+for candidate in (
+    SHARED,
+    Path("/work/shared/data/auto_insurance_claims.csv"),
+    Path("../shared/data/auto_insurance_claims.csv"),
+):
     if candidate.exists():
         SHARED = candidate
         break
@@ -50,7 +54,9 @@ def synthetic(path: Path, rows: int = 600, seed: int = 7, signal: float = 1.0) -
             loss = start + dt.timedelta(days=age)
             garage = garages[int(rng.integers(0, len(garages)))]
             amount = float(rng.lognormal(8, 0.8))
-            logit = -2.2 + signal * (1.6 * (garage in ("garage-3", "garage-7")) + 1.2 * (age < 30) + 0.5 * (amount > 6000))
+            logit = -2.2 + signal * (
+                1.6 * (garage in ("garage-3", "garage-7")) + 1.2 * (age < 30) + 0.5 * (amount > 6000)
+            )
             fraud = rng.random() < 1 / (1 + np.exp(-logit))
             w.writerow(
                 [
@@ -149,9 +155,13 @@ def test_a_model_loads_only_when_its_bytes_match_their_hash(db: Any, tmp_path: P
 def test_train_registers_and_prints_the_comparison(db: Any, tmp_path: Path) -> None:
     path = synthetic(tmp_path / "t.csv", rows=400)
     out = StringIO()
-    call_command("fraud", "train", "--csv", str(path), "--label", "is_fraud", "--folds", "3", "--no-baseline", stdout=out)
+    call_command(
+        "fraud", "train", "--csv", str(path), "--label", "is_fraud", "--folds", "3", "--no-baseline", stdout=out
+    )
     assert "dropped ClaimID: identifier-like" in out.getvalue() and "status active" in out.getvalue()
     out = StringIO()
-    call_command("fraud", "train", "--csv", str(path), "--label", "is_fraud", "--folds", "3", "--no-baseline", stdout=out)
+    call_command(
+        "fraud", "train", "--csv", str(path), "--label", "is_fraud", "--folds", "3", "--no-baseline", stdout=out
+    )
     assert "kept as candidate" in out.getvalue()
     assert list(FraudModel.objects.values_list("status", flat=True)) == ["candidate", "active"]

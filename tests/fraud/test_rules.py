@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from claimwise.accounts.choices import Role
 from claimwise.claims.fnol import Payee, claim_submit
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
@@ -40,7 +39,12 @@ def report(world: dict[str, Any], *, policy: Any = None, actor: Any = None, **kw
 
 def upload(claim: Claim, actor: Any, doc_type: str, data: bytes) -> None:
     document_upload(
-        actor=actor, claim_id=claim.pk, doc_type=doc_type, stream=io.BytesIO(data), original_name="a.png", size=len(data)
+        actor=actor,
+        claim_id=claim.pk,
+        doc_type=doc_type,
+        stream=io.BytesIO(data),
+        original_name="a.png",
+        size=len(data),
     )
 
 
@@ -212,4 +216,25 @@ def test_rules_are_validated_and_audited(world: dict[str, Any]) -> None:
         rule_save(actor=None, data={**base, "expression": "report_delay_days > 3", "weight": "1.5"})
     rule = rule_save(actor=world["supervisor"], data={**base, "expression": "report_delay_days > 3"})
     assert AuditEntry.objects.filter(action="fraud.rule_save", object_id=str(rule.pk)).exists()
-    assert Role.SUPERVISOR == world["supervisor"].role
+
+
+def test_what_scoring_adds_to_a_report(world: dict[str, Any]) -> None:
+    """With the presets active, a staff report without a payee account adds four statements: the
+    claimant's earlier claims, the watch list, the assessment and the claim's score. Rules, the
+    model and the line set-up are cached; documents and shares are known at report time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claimwise.fraud.rules import rules_changed
+
+    def statements() -> list[str]:
+        report(world)  # warm the caches
+        with CaptureQueriesContext(connection) as ctx:
+            report(world)
+        return [q["sql"] for q in ctx.captured_queries if q["sql"].split()[0] in ("SELECT", "INSERT", "UPDATE")]
+
+    scored = statements()
+    RedFlagRule.objects.update(status="disabled")
+    rules_changed()
+    unscored = statements()
+    assert len(scored) - len(unscored) == 4, scored

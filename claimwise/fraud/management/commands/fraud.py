@@ -79,10 +79,16 @@ class Command(BaseCommand):
 
     def _cv(self, table: Table, opts: dict[str, Any]) -> CrossValidation:
         return cross_validate(
-            table, folds=opts["folds"], seed=opts["seed"], baseline=not opts["no_baseline"], progress=self._progress(opts)
+            table,
+            folds=opts["folds"],
+            seed=opts["seed"],
+            baseline=not opts["no_baseline"],
+            progress=self._progress(opts),
         )
 
-    def _print(self, table: Table, cv: CrossValidation, opts: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    def _print(
+        self, table: Table, cv: CrossValidation, opts: dict[str, Any], extra: dict[str, Any] | None = None
+    ) -> None:
         if opts.get("json"):
             self.stdout.write(json.dumps({"table": table.describe(), "cv": cv.as_dict(), **(extra or {})}, indent=2))
             return
