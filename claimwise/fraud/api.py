@@ -32,10 +32,10 @@ class ReasonOut(Schema):
 
 class RiskOut(Schema):
     claim_id: int
-    score: Decimal
+    score: Decimal | None = Field(description="0–1; null while the claim was never scored")
     version: str
     trigger: str
-    scored_at: dt.datetime
+    scored_at: dt.datetime | None
     reasons: list[ReasonOut]
     components: dict[str, Any]
 
@@ -67,7 +67,17 @@ class RuleOut(Schema):
 
 @router.get("/claims/{claim_id}/risk", response={200: RiskOut, **ERRORS}, summary="A claim's risk score and reasons")
 def claim_risk(request: HttpRequest, claim_id: int) -> dict[str, Any]:
-    risk = selectors.claim_risk(claim_id, user=_user(request))
+    claim, risk = selectors.claim_risk(claim_id, user=_user(request))
+    if risk is None:
+        return {
+            "claim_id": claim.pk,
+            "score": None,
+            "version": "",
+            "trigger": "",
+            "scored_at": None,
+            "reasons": [],
+            "components": {},
+        }
     texts = reason_texts(risk.reasons)
     return {
         "claim_id": risk.claim_id,

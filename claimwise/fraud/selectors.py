@@ -7,8 +7,9 @@ from django.db.models import QuerySet
 
 from claimwise.accounts.choices import STAFF_ROLES
 from claimwise.accounts.models import User
+from claimwise.claims.models import Claim
 from claimwise.claims.selectors import claim_get
-from claimwise.core.errors import NotFound, PermissionDenied
+from claimwise.core.errors import PermissionDenied
 from claimwise.fraud.models import FraudModel, RedFlagRule, RiskAssessment
 
 
@@ -17,14 +18,12 @@ def _staff(user: User) -> None:
         raise PermissionDenied()
 
 
-def claim_risk(claim_id: int, *, user: User) -> RiskAssessment:
-    """The latest assessment of a claim the user may see; NotFound when it was never scored."""
-    _staff(user)
+def claim_risk(claim_id: int, *, user: User) -> tuple[Claim, RiskAssessment | None]:
+    """A claim the user may see and its latest assessment (None while it was never scored). The scope
+    first: out of scope is not found for anyone, so an id reveals nothing; in scope, staff only."""
     claim = claim_get(claim_id, user=user)
-    latest = RiskAssessment.objects.filter(claim=claim).order_by("-at", "-pk").first()
-    if latest is None:
-        raise NotFound()
-    return latest
+    _staff(user)
+    return claim, RiskAssessment.objects.filter(claim=claim).order_by("-at", "-pk").first()
 
 
 def model_list(*, user: User) -> QuerySet[FraudModel]:

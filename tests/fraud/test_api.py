@@ -32,7 +32,7 @@ def test_a_claims_risk_with_reasons_in_the_readers_language(world: dict[str, Any
 def test_customers_are_refused_and_out_of_scope_claims_are_not_found(world: dict[str, Any], api_client: Any) -> None:
     claim = factories.claim(actor=world["handler"], policy=world["policy"])
     refused = api_client.as_user(world["customer"]).get(f"/api/v1/claims/{claim.pk}/risk")
-    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"  # own claim, not staff
     other_branch = factories.user(Role.HANDLER, branch=factories.branch("SH"), team=factories.team("SH-M", "SH"))
     hidden = api_client.as_user(other_branch).get(f"/api/v1/claims/{claim.pk}/risk")
     assert hidden.status_code == 404 and set(hidden.json()) == {"code", "message", "detail"}
@@ -45,3 +45,14 @@ def test_rules_and_models_lists(world: dict[str, Any], api_client: Any) -> None:
     assert rules[0]["reason"] == "incident {days_since_inception:.0f} days after the policy began"
     assert client.get("/api/v1/fraud/models").json() == []
     assert api_client.as_user(world["customer"]).get("/api/v1/fraud/models").status_code == 403
+
+
+def test_an_unscored_claim_has_no_score_yet(world: dict[str, Any], api_client: Any) -> None:
+    from claimwise.fraud.models import RedFlagRule
+    from claimwise.fraud.rules import rules_changed
+
+    RedFlagRule.objects.update(status="disabled")
+    rules_changed()
+    claim = factories.claim(actor=world["handler"], policy=world["policy"])
+    body = api_client.as_user(world["handler"]).get(f"/api/v1/claims/{claim.pk}/risk").json()
+    assert body["score"] is None and body["reasons"] == []
