@@ -14,6 +14,7 @@ from claimwise.accounts.api import router as accounts_router
 from claimwise.accounts.auth import api_auth
 from claimwise.claims.api import router as claims_router
 from claimwise.core.errors import DomainError, NotFound
+from claimwise.fraud.api import router as fraud_router
 from claimwise.policies.api import router as policies_router
 from claimwise.process.api import router as process_router
 from claimwise.process.claim_api import router as process_claim_router
@@ -31,6 +32,7 @@ api.add_router("/process", process_claim_router)
 api.add_router("/policies", policies_router)
 api.add_router("/process", process_router)
 api.add_router("/", accounts_router)
+api.add_router("/", fraud_router)
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, detail: Any = None) -> HttpResponse:

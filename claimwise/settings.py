@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "claimwise.policies",
     "claimwise.claims",
     "claimwise.process",
+    "claimwise.fraud",
     "claimwise.workbench",
     "claimwise.notifications",
     "claimwise.portal",

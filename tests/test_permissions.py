@@ -98,6 +98,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/policies"):                               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/me"):                                     (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/process/claims/{claim_id}"):              (200, 404, 200, 404, 200, 200, 200, 200, 200, 404, 200),
+    # Fraud: staff only; a claim's risk within scope (out of scope: not found, whatever the role).
+    ("GET", "/claims/{claim_id}/risk"):                 (403, 404, 200, 404, 200, 200, 200, 200, 403, 404, 200),
+    ("GET", "/fraud/models"):                           (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/fraud/rules"):                            (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     ("POST", "/process/claims/{claim_id}/materials-notice"): (403, 404, 200, 404, 403, 200, 403, 403, 403, 404, 403),
     # Without a process definition the claim's step has no checklist: allowed roles get 422.
     ("POST", "/process/claims/{claim_id}/checks"):      (403, 404, 422, 404, 422, 422, 403, 403, 403, 404, 403),
@@ -339,6 +343,9 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, Callable[[World], Any]]] = {
     ("POST", "/process/claims/{claim_id}/checks"): ("registered", lambda w: {"items": ["scene"]}),
     ("POST", "/process/claims/{claim_id}/approval-signatures"): ("reported", lambda w: {"amount": "7800.00"}),
     ("GET", "/process/rules"): (None, lambda w: None),
+    ("GET", "/claims/{claim_id}/risk"): ("reported", lambda w: None),
+    ("GET", "/fraud/models"): (None, lambda w: None),
+    ("GET", "/fraud/rules"): (None, lambda w: None),
     ("POST", "/process/rules"): (None, lambda w: RULE),
     ("PUT", "/process/rules/{rule_id}"): (None, lambda w: {**RULE, "code": "glass-small", "status": "active"}),
     ("POST", "/process/rules/dry-run"): (None, lambda w: {"line": "motor", "expression": RULE["expression"]}),

@@ -48,6 +48,7 @@ from claimwise.demo.products import PRODUCTS
 from claimwise.demo.refs import BranchRef, CoverageRef, Directory, PartnerRef, ProductRef, TeamRef
 from claimwise.demo.write import Database, Maker
 from claimwise.demo.write import run as run_batches
+from claimwise.fraud.rules import presets_install as fraud_presets_install
 from claimwise.policies.models import Customer, Product
 from claimwise.policies.services import customer_create, product_create
 from claimwise.process.presets import presets_install
@@ -325,6 +326,7 @@ def seed(
             # The usual approval matrix and the starter straight-through rules (kept when present).
             authority_defaults_install(actor=None)
             starter_rules_install(actor=None)
+            fraud_presets_install(actor=None)  # the preset red-flag rules (issue 6)
             staff = ensure_staff()
             accounts, created = ensure_demo_accounts() if demo_accounts else ({}, [])
             db = Database()
