@@ -25,6 +25,18 @@ def _media(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    # A test client request in English leaves English active in this thread; every test starts
+    # (and leaves) with no language activated, as a fresh process does. Tests that check words
+    # say which language they read.
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_process_setup() -> Any:
     # The process set-up is cached per process; each test's database starts from scratch.
     from claimwise.process.setup import setup_changed

@@ -39,6 +39,7 @@ from claimwise.process.presets import preset_document, presets_install
 from claimwise.process.services import rule_save
 from claimwise.process.transfer import definition_import
 from tests import factories
+from tests.claims.test_api import png
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +47,7 @@ API = "/api/v1"
 # Hashing a password takes most of a second with the production hasher; these users never sign in
 # with one.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
+PNG = png(4, 3)  # a whole image: uploads are decoded
 BANK_ACCOUNT = "6222020200112233445"
 RULE = {
     "code": "small-glass",

@@ -54,7 +54,31 @@ def check_upload(stream: IO[bytes], *, declared_size: int | None = None) -> Chec
             raise _too_large(limit)
         digest.update(chunk)
     stream.seek(0)
+    if kind.mime in DECODABLE:
+        _check_readable(stream)
     return CheckedFile(kind.mime, ALLOWED[kind.mime], size, digest.hexdigest())
+
+
+# Images Pillow decodes; HEIC needs a plugin the platform does not ship, so it is taken on its header.
+DECODABLE = frozenset({"image/jpeg", "image/png", "image/webp", "image/tiff"})
+
+
+def _check_readable(stream: IO[bytes]) -> None:
+    """A photo that will not open is refused now, not discovered by a handler days later. Pillow
+    reads the whole image (truncated or corrupt data fails) and refuses decompression bombs."""
+    from PIL import Image
+
+    try:
+        with Image.open(stream) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DomainError(
+            _("The image cannot be read: it may be damaged or cut off. Take or scan it again."),
+            code=ErrorCode.UNSUPPORTED_FILE,
+            detail={"reason": str(exc)[:200]},
+        ) from exc
+    finally:
+        stream.seek(0)
 
 
 def _too_large(limit: int) -> DomainError:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from claimwise.accounts.choices import Role, Skill
@@ -77,10 +79,11 @@ def choose_handler(claim: Claim) -> tuple[User | None, str]:
 def assign_on_registration(claim: Claim) -> User | None:
     if claim.handler_id is not None:
         return None
-    handler, why = choose_handler(claim)
+    # The system writes in the company's language, whoever's action led here.
+    with translation.override(settings.LANGUAGE_CODE):
+        handler, why = choose_handler(claim)
+        note = _("Assigned automatically: %(why)s.") % {"why": why}
     if handler is None:
         return None  # nobody available: the claim waits in the unassigned pool for a supervisor
-    claim_assign(
-        actor=None, claim_id=claim.pk, handler=handler, note=_("Assigned automatically: %(why)s.") % {"why": why}
-    )
+    claim_assign(actor=None, claim_id=claim.pk, handler=handler, note=note)
     return handler

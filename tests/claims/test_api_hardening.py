@@ -100,3 +100,19 @@ def test_a_body_that_is_not_json_gets_the_error_shape_in_the_users_language(api_
         body = response.json()
         assert body["code"] == "bad_request" and expected in body["message"]
         assert "Cannot parse" not in body["message"]
+
+
+def test_a_damaged_photo_is_refused_and_a_whole_one_accepted(api_client, world):
+    from tests.claims.test_api import png
+
+    cid = _submit(api_client, world)
+    client = api_client.as_user(world["customer"])
+    whole = png(64, 48)
+    cut = whole[: len(whole) - 30]  # the end of the image data is missing
+    response = client.post(
+        f"/api/v1/claims/{cid}/documents", {"doc_type": "damage_photo", "file": _named(cut, "a.png")}
+    )
+    assert response.status_code == 415, response.content
+    assert response.json()["code"] == "unsupported_file" and "cannot be read" in response.json()["message"]
+    ok = client.post(f"/api/v1/claims/{cid}/documents", {"doc_type": "damage_photo", "file": _named(whole, "b.png")})
+    assert ok.status_code == 201, ok.content

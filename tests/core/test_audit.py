@@ -21,14 +21,12 @@ from claimwise.core.audit import GENESIS, _content, _digest, audit_record, audit
 from claimwise.core.models import AuditEntry, AuditHead
 from claimwise.policies.services import customer_create
 from tests import factories
+from tests.claims.test_api import png
 from tests.conftest import fnol
 
 pytestmark = pytest.mark.django_db
 POSTGRES = connection.vendor == "postgresql"
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
+PNG = png(4, 3)  # a whole image: uploads are decoded
 
 
 @pytest.fixture

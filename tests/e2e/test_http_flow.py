@@ -22,14 +22,12 @@ from claimwise.accounts.choices import Role
 from claimwise.accounts.services import token_create
 from claimwise.core.audit import audit_verify
 from tests import factories
+from tests.claims.test_api import png
 from tests.conftest import fnol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
-)
+PNG = png(4, 3)  # a whole image: uploads are decoded
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from stdnum.cn import ric
 
 from claimwise.claims import services
@@ -193,7 +194,7 @@ def _wrong_check(body: str) -> str:
 )
 def test_invalid_id_numbers_are_refused_with_field_detail(id_number: str) -> None:
     customers, audit = Customer.objects.count(), AuditEntry.objects.count()
-    with pytest.raises(ValidationFailed) as exc:
+    with translation.override("en"), pytest.raises(ValidationFailed) as exc:
         customer_create(actor=None, name="王芳", id_number=id_number)
     err = exc.value
     assert err.code == ErrorCode.VALIDATION and err.status == 422
@@ -213,7 +214,7 @@ def test_invalid_id_numbers_are_refused_with_field_detail(id_number: str) -> Non
     ],
 )
 def test_invalid_phone_numbers_are_refused_with_field_detail(phone: str, message: str) -> None:
-    with pytest.raises(ValidationFailed) as exc:
+    with translation.override("en"), pytest.raises(ValidationFailed) as exc:
         customer_create(actor=None, name="王芳", id_number=factories.id_number(), phone=phone)
     assert [d["field"] for d in exc.value.detail] == ["phone"]
     assert message in exc.value.detail[0]["message"]

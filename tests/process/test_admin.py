@@ -10,7 +10,6 @@ import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import translation
 
 from claimwise.accounts.choices import Role
 from claimwise.core.audit import audit_verify
@@ -22,14 +21,6 @@ from claimwise.process.transfer import definition_import
 from tests import factories
 
 URL = "/admin/process/processdefinition/"
-
-
-@pytest.fixture(autouse=True)
-def _restore_language() -> Any:
-    # A request in English leaves English active in this thread; later tests expect the default.
-    language = translation.get_language()
-    yield
-    translation.activate(language)
 
 
 @pytest.fixture

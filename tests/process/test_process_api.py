@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import yaml
-from django.utils import translation
 
 from claimwise.accounts.choices import Role
 from claimwise.process.choices import DefinitionStatus
@@ -18,14 +17,6 @@ from claimwise.process.presets import preset_document, presets_install
 from tests.conftest import fnol
 
 API = "/api/v1/process"
-
-
-@pytest.fixture(autouse=True)
-def _restore_language() -> Any:
-    # A request in English leaves English active in this thread; later tests expect the default.
-    language = translation.get_language()
-    yield
-    translation.activate(language)
 
 
 @pytest.fixture
