@@ -35,6 +35,9 @@ class Customer(TimeStampedModel):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # The queue's search by the start of a name is a LIKE 'prefix%': the pattern operator class
+        # serves it under any collation (PostgreSQL; other databases ignore it).
+        indexes = [models.Index(fields=["name"], name="customer_name_prefix", opclasses=["varchar_pattern_ops"])]
 
     def __str__(self) -> str:
         return self.name

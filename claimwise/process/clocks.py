@@ -36,7 +36,7 @@ from claimwise.core.audit import audit_record
 from claimwise.core.choices import LineOfBusiness
 from claimwise.core.errors import IllegalTransition, PermissionDenied
 from claimwise.process.choices import STATUTORY_CLOCKS, ClockKind, ClockState, LimitUnit, Urgency
-from claimwise.process.models import ClaimClock, ClaimProcess, ProcessStep, localized
+from claimwise.process.models import ClaimClock, ClaimProcess, ProcessStep, localized, queue_rank
 from claimwise.process.progress import AWAITING, DefinitionSpec, definition_spec, process_for
 
 K = ClockKind
@@ -481,12 +481,20 @@ def clocks_sync(
         existing = ClaimClock.objects.filter(claim_id=claim.pk).order_by(*CLOCK_ORDER).values_list("id", *CLOCK_FIELDS)
     clocks_apply({claim.pk: clocks_diff(plan, existing)}, now)
     next_due, next_kind, urgency = urgency_of(plan, now)
+    rank = queue_rank(urgency, claim.status)
     if process.pk is None:
         process.next_due_at, process.next_due_kind, process.urgency = next_due, next_kind, urgency
+        process.queue_rank = rank
         process.save()
-    elif (process.next_due_at, process.next_due_kind, process.urgency) != (next_due, next_kind, urgency):
+    elif (process.next_due_at, process.next_due_kind, process.urgency, process.queue_rank) != (
+        next_due,
+        next_kind,
+        urgency,
+        rank,
+    ):
         process.next_due_at, process.next_due_kind, process.urgency = next_due, next_kind, urgency
-        process.save(update_fields=["next_due_at", "next_due_kind", "urgency", "updated_at"])
+        process.queue_rank = rank
+        process.save(update_fields=["next_due_at", "next_due_kind", "urgency", "queue_rank", "updated_at"])
     return plan
 
 

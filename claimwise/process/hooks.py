@@ -14,6 +14,7 @@ from claimwise.process import authority, stepchecks  # noqa: F401  (guards regis
 from claimwise.process.assignment import assign_on_registration
 from claimwise.process.clocks import Transition, claim_facts, clocks_sync, plan_clocks, urgency_of
 from claimwise.process.materials import materials_evaluate, notice_if_missing, resume_if_complete
+from claimwise.process.models import queue_rank
 from claimwise.process.progress import process_advance, process_for, process_new
 from claimwise.process.review import auto_review, reviewing
 
@@ -34,6 +35,7 @@ def claim_tracked(change: ClaimChange) -> None:
         # one insert and no update unless completeness moved the next deadline.
         plan = plan_clocks(claim_facts(claim, process, history), change.at)
         process.next_due_at, process.next_due_kind, process.urgency = urgency_of(plan, change.at)
+        process.queue_rank = queue_rank(process.urgency, claim.status)
         materials_evaluate(claim, now=change.at, documents=(), process=process)
         clocks_sync(claim, change.at, process=process, history=history, existing=())
     else:

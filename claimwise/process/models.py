@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from claimwise.accounts.choices import Role
 from claimwise.claims.choices import DocumentType
+from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.core.choices import LineOfBusiness
 from claimwise.core.models import TimeStampedModel
@@ -29,6 +30,17 @@ from claimwise.process.choices import (
     RuleStatus,
     Urgency,
 )
+
+# The queues' order, stored with the urgency (decision 20): breached, at risk, on time, no deadline.
+QUEUE_RANK = {Urgency.BREACHED: 0, Urgency.WARNING: 1, Urgency.ON_TIME: 2, Urgency.NONE: 3}
+# Closed and withdrawn claims need no more work: they are in no queue.
+OFF_QUEUE = frozenset({ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN})
+
+
+def queue_rank(urgency: str, status: str) -> int | None:
+    """Where a claim sorts in the work queues: its urgency's rank, or None when it is closed or withdrawn
+    (off every queue). Written wherever urgency is (`ClaimProcess.queue_rank`)."""
+    return None if status in OFF_QUEUE else QUEUE_RANK[Urgency(urgency)]
 
 
 def localized(zh: str, en: str) -> str:
@@ -193,6 +205,9 @@ class ClaimProcess(models.Model):
     next_due_at = models.DateTimeField(_("nearest deadline"), null=True, blank=True)
     next_due_kind = models.CharField(_("nearest deadline kind"), max_length=24, blank=True)
     urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NONE)
+    # queue_rank(urgency, claim status): what the queues sort by, with next_due_at and the claim id,
+    # from one partial index over the open claims (decision 20).
+    queue_rank = models.PositiveSmallIntegerField(_("queue order"), null=True, blank=True, editable=False)
     auto_review_rule = models.ForeignKey(
         "AutoReviewRule",
         null=True,
@@ -207,7 +222,15 @@ class ClaimProcess(models.Model):
     class Meta:
         verbose_name = _("claim process")
         verbose_name_plural = _("claim processes")
-        indexes = [models.Index(fields=["urgency", "next_due_at"]), models.Index(fields=["next_due_at"])]
+        indexes = [
+            models.Index(fields=["urgency", "next_due_at"]),
+            models.Index(fields=["next_due_at"]),
+            models.Index(
+                fields=["queue_rank", "next_due_at", "claim"],
+                name="process_queue_order",
+                condition=models.Q(queue_rank__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.step_key}"

@@ -19,7 +19,8 @@ from django.db import models
 
 from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
-from claimwise.process.models import ClaimProcess, ProcessDefinition
+from claimwise.process.choices import Urgency
+from claimwise.process.models import ClaimProcess, ProcessDefinition, queue_rank
 from claimwise.process.setup import line_setup
 
 AWAITING = ClaimStatus.AWAITING_DOCUMENTS
@@ -121,7 +122,13 @@ def process_new(claim: Claim, at: dt.datetime) -> ClaimProcess:
     definition = line_setup(claim.line).definition_for(claim.loss_type)
     spec = definition_spec(definition)
     step = step_for_status(spec, claim.status, "")
-    return ClaimProcess(claim=claim, definition=definition, step_key=step, step_entered_at=at if step else None)
+    return ClaimProcess(
+        claim=claim,
+        definition=definition,
+        step_key=step,
+        step_entered_at=at if step else None,
+        queue_rank=queue_rank(Urgency.NONE, claim.status),
+    )
 
 
 def process_advance(process: ClaimProcess, to_status: str, at: dt.datetime) -> list[str]:

@@ -36,7 +36,7 @@ from claimwise.process.clocks import (
     plan_open_clocks,
     urgency_of,
 )
-from claimwise.process.models import ClaimClock, ClaimProcess, ProcessDefinition
+from claimwise.process.models import ClaimClock, ClaimProcess, ProcessDefinition, queue_rank
 from claimwise.process.progress import (
     TERMINAL,
     DefinitionSpec,
@@ -57,6 +57,7 @@ PROCESS_FIELDS = (
     "next_due_at",
     "next_due_kind",
     "urgency",
+    "queue_rank",
 )
 
 
@@ -201,15 +202,16 @@ def evaluate_clocks(batch: ClaimBatch) -> int:
     claims' next deadlines. Outside a full pass only open (and provisional) rows are read and
     compared; final rows are counted, and a claim whose count differs gets the full comparison."""
     changes: dict[int, ClockChanges] = {}
-    process_updates: list[tuple[int, dt.datetime | None, str, str]] = []
+    process_updates: list[tuple[int, dt.datetime | None, str, str, int | None]] = []
 
     def compare(facts: ClaimFacts, plan: list[PlannedClock], rows: list[tuple[Any, ...]]) -> None:
         diff = clocks_diff(plan, rows)
         if diff:
             changes[facts.claim_id] = diff
         p = batch.processes[facts.claim_id]
-        due = urgency_of(plan, batch.now)
-        if (p[5], p[6], p[7]) != due:
+        next_due, next_kind, urgency = urgency_of(plan, batch.now)
+        due = (next_due, next_kind, urgency, queue_rank(urgency, facts.status))
+        if (p[5], p[6], p[7], p[8]) != due:
             process_updates.append((p[1], *due))
 
     ids = [f.claim_id for f in batch.facts]
@@ -232,8 +234,8 @@ def evaluate_clocks(batch: ClaimBatch) -> int:
     written = _write_clock_changes(changes, batch.now)
     _update_rows(
         "process_claimprocess",
-        ("next_due_at", "next_due_kind", "urgency"),
-        ("timestamptz", "varchar", "varchar"),
+        ("next_due_at", "next_due_kind", "urgency", "queue_rank"),
+        ("timestamptz", "varchar", "varchar", "smallint"),
         process_updates,
     )
     return written + len(process_updates)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import phonenumbers
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, TextChoices, Value, When
+from django.db.models import Count, F, Q, QuerySet, Sum, TextChoices, Value
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -37,12 +37,15 @@ from claimwise.workbench.models import SavedView, SignInThrottle
 from claimwise.workbench.services import throttle_key
 
 PAGE_SIZE = 50
+# Up to this many matching claims, a queue page sorts them rather than walking the stored order.
+SORT_MATCHES_UP_TO = 2000
 # Closed and withdrawn claims need no more work; denied and paid ones still do (notice, callback, close).
 DONE = (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN)
-URGENCY_RANK = {Urgency.BREACHED: 0, Urgency.WARNING: 1, Urgency.ON_TIME: 2}
 # Roles that see the whole queue of their scope (branch and lines, or everything), not only their own.
 TEAM_QUEUE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.COMPLIANCE, Role.AUDITOR})
 CLAIM_NUMBER = re.compile(r"^[A-Z]{2}\d{0,16}$")
+# A licence plate or the start of one: a province's character and a letter, then letters and digits.
+PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{0,6}$")
 
 
 class RiskBand(TextChoices):
@@ -136,11 +139,14 @@ def search_q(term: str) -> Q | None:
             return Q(claimant__phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
     if CLAIM_NUMBER.match(compact) and len(compact) >= 4:
         return Q(number__startswith=compact)
-    return Q(policy__vehicle_plate=compact) | Q(claimant__name__startswith=term)
+    if PLATE.match(compact):  # 京A12345: no name has a Latin letter after its first character
+        return Q(policy__vehicle_plate=compact)
+    return Q(claimant__name__startswith=term)
 
 
 def queue_filtered(user: User, filters: QueueFilters) -> QuerySet[Claim]:
-    """Open claims of the tab in the user's scope that match the filters and the search (unordered)."""
+    """Open claims of the tab in the user's scope that match the filters and the search (unordered;
+    what the page counts, from the partial index over open claims)."""
     qs = claim_queryset(user).exclude(status__in=DONE)
     if filters.tab != "team" or user.role not in TEAM_QUEUE_ROLES:
         qs = qs.filter(_mine(user))
@@ -164,19 +170,24 @@ def queue_filtered(user: User, filters: QueueFilters) -> QuerySet[Claim]:
     return qs if found is None else qs.filter(found)
 
 
-def queue_claims(user: User, filters: QueueFilters) -> QuerySet[Claim]:
+def queue_claims(user: User, filters: QueueFilters, *, matches: int | None = None) -> QuerySet[Claim]:
     """The queue, most urgent first: breached, at risk, on time, none; within each by the nearest
-    deadline (ClaimProcess.next_due_at, indexed with urgency), then by id."""
-    rank = Case(
-        *(When(process__urgency=u, then=Value(r)) for u, r in URGENCY_RANK.items()),
-        default=Value(len(URGENCY_RANK)),
-        output_field=IntegerField(),
-    )
+    deadline, then by id — the stored `ClaimProcess.queue_rank` (None once closed or withdrawn),
+    `next_due_at` and the claim, in the order of their partial index (decision 20), so a page of a
+    branch-wide queue reads its 50 rows from the index instead of sorting every open claim.
+
+    With few `matches` (the page's count), the same order is asked as an expression no index
+    serves: the database then finds the matching claims through their own indexes and sorts them,
+    where walking the stored order would visit every open claim to find none (a filter matching
+    little, whatever a prepared statement's generic plan guessed)."""
+    rank: Any = F("process__queue_rank")
+    if matches is not None and matches <= SORT_MATCHES_UP_TO:
+        rank = rank + Value(0)
     return (
         queue_filtered(user, filters)
+        .filter(process__queue_rank__isnull=False)
         .select_related("claimant", "process")
-        .annotate(urgency_rank=rank)
-        .order_by("urgency_rank", F("process__next_due_at").asc(nulls_last=True), "pk")
+        .order_by(rank.asc(), F("process__next_due_at").asc(nulls_last=True), "pk")
     )
 
 
@@ -215,8 +226,8 @@ def queue_page(user: User, filters: QueueFilters, page: int = 1, now: dt.datetim
     """One page of the queue in a fixed number of queries: count, rows (claim, claimant and process
     joined), and the names of the steps on the page."""
     now = now or timezone.now()
-    qs = queue_claims(user, filters)
-    total = queue_filtered(user, filters).count()
+    total = queue_filtered(user, filters).count()  # an index-only scan of the open claims in scope
+    qs = queue_claims(user, filters, matches=total)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     claims = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
