@@ -55,3 +55,21 @@ def test_search_reads_a_plate_as_a_plate_and_anything_else_as_a_name() -> None:
     for name in ("王", "王建国", "Wang", "欧阳娜娜"):
         assert str(search_q(name)) == str(search_q(name)) and "claimant__name__startswith" in str(search_q(name))
     assert "number__startswith" in str(search_q("MV2026"))
+
+
+def test_the_queue_statements_are_planned_with_their_values(desk: dict[str, Any]) -> None:
+    """PostgreSQL: never a prepared statement's generic plan for the queue (psycopg prepares a
+    statement after a few runs); the connection's own setting is left as it was."""
+    from django.db import connection
+
+    urgent_claims(desk["handler"], desk["policy"])
+    for _ in range(8):
+        queue_page(desk["supervisor"], QueueFilters(tab="team", line="motor"))
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert not [s for s in prepared if 'FROM "claims_claim"' in s and "process_claimprocess" in s], prepared
+    assert not [s for s in prepared if s.startswith('SELECT COUNT(*) AS "__count" FROM "claims_claim"')], prepared
+    assert connection.connection.prepare_threshold == 5  # type: ignore[union-attr]
