@@ -150,7 +150,12 @@ def search_q(term: str) -> Q | None:
 def queue_filtered(user: User, filters: QueueFilters) -> QuerySet[Claim]:
     """Open claims of the tab in the user's scope that match the filters and the search (unordered;
     what the page counts, from the partial index over open claims)."""
-    qs = claim_queryset(user).exclude(status__in=DONE)
+    return _queue_scope(user, filters).exclude(status__in=DONE)
+
+
+def _queue_scope(user: User, filters: QueueFilters) -> QuerySet[Claim]:
+    """Claims of the tab in the user's scope that match the filters and the search, open or not."""
+    qs = claim_queryset(user)
     if filters.tab != "team" or user.role not in TEAM_QUEUE_ROLES:
         qs = qs.filter(_mine(user))
     elif filters.team:
@@ -179,16 +184,21 @@ def queue_claims(user: User, filters: QueueFilters, *, matches: int | None = Non
     `next_due_at` and the claim, in the order of their partial index (decision 21), so a page of a
     branch-wide queue reads its 50 rows from the index instead of sorting every open claim.
 
+    A rank says the claim is open, so walking the order needs no test of the claim's state: with one,
+    the planner multiplied the two (8 % of claims open, 8 % ranked) into a twelfth of the true
+    count, and deeper pages switched to joining and sorting the whole branch (190 ms for page 20).
+
     With few `matches` (the page's count), the same order is asked as an expression no index
-    serves: the database then finds the matching claims through their own indexes and sorts them,
-    where walking the stored order would visit every open claim to find none (a filter matching
-    little, whatever a prepared statement's generic plan guessed)."""
+    serves: the database then finds the matching open claims through their own indexes (the open
+    claims' partial index) and sorts them, where walking the stored order would visit every open
+    claim to find a handful (a filter matching little)."""
     rank: Any = F("process__queue_rank")
+    qs = _queue_scope(user, filters)
     if matches is not None and matches <= SORT_MATCHES_UP_TO:
         rank = rank + Value(0)
+        qs = qs.exclude(status__in=DONE)
     return (
-        queue_filtered(user, filters)
-        .filter(process__queue_rank__isnull=False)
+        qs.filter(process__queue_rank__isnull=False)
         .select_related("claimant", "process")
         .order_by(rank.asc(), F("process__next_due_at").asc(nulls_last=True), "pk")
     )

@@ -38,7 +38,11 @@ def test_the_queue_follows_the_stored_rank_then_the_deadline(
     assert [r.claim.number for r in page.rows] == [made[k].number for k in ("breached", "on_time", "warning")]
 
 
-def test_a_withdrawn_claim_leaves_the_rows_and_the_count(desk: dict[str, Any]) -> None:
+@pytest.mark.parametrize("sort_up_to", [2000, 0], ids=["sorted after filtering", "read in the index's order"])
+def test_a_withdrawn_claim_leaves_the_rows_and_the_count(
+    desk: dict[str, Any], sort_up_to: int, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(selectors, "SORT_MATCHES_UP_TO", sort_up_to)
     made = urgent_claims(desk["handler"], desk["policy"])
     claim_withdraw(actor=desk["handler"], claim_id=made["warning"].pk)
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
