@@ -112,7 +112,7 @@ class Claim(TimeStampedModel):
             models.Index(fields=["status", "reported_at"]),
             models.Index(fields=["handler", "status"]),
             # The work queues' scope over open claims only (a twelfth of a mature book): counts are
-            # index-only scans, a handler's own claims are found without visiting closed ones (decision 21).
+            # index-only scans, a handler's own claims are found without visiting closed ones (decision 22).
             models.Index(
                 fields=["branch", "handler", "team", "line"],
                 name="claim_open_scope",

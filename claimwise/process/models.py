@@ -31,7 +31,7 @@ from claimwise.process.choices import (
     Urgency,
 )
 
-# The queues' order, stored with the urgency (decision 21): breached, at risk, on time, no deadline.
+# The queues' order, stored with the urgency (decision 22): breached, at risk, on time, no deadline.
 QUEUE_RANK = {Urgency.BREACHED: 0, Urgency.WARNING: 1, Urgency.ON_TIME: 2, Urgency.NONE: 3}
 # Closed and withdrawn claims need no more work: they are in no queue.
 OFF_QUEUE = frozenset({ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN})
@@ -206,7 +206,7 @@ class ClaimProcess(models.Model):
     next_due_kind = models.CharField(_("nearest deadline kind"), max_length=24, blank=True)
     urgency = models.CharField(_("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NONE)
     # queue_rank(urgency, claim status): what the queues sort by, with next_due_at and the claim id,
-    # from one partial index over the open claims (decision 21).
+    # from one partial index over the open claims (decision 22).
     queue_rank = models.PositiveSmallIntegerField(_("queue order"), null=True, blank=True, editable=False)
     auto_review_rule = models.ForeignKey(
         "AutoReviewRule",

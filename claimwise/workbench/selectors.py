@@ -181,7 +181,7 @@ def _queue_scope(user: User, filters: QueueFilters) -> QuerySet[Claim]:
 def queue_claims(user: User, filters: QueueFilters, *, matches: int | None = None) -> QuerySet[Claim]:
     """The queue, most urgent first: breached, at risk, on time, none; within each by the nearest
     deadline, then by id — the stored `ClaimProcess.queue_rank` (None once closed or withdrawn),
-    `next_due_at` and the claim, in the order of their partial index (decision 21), so a page of a
+    `next_due_at` and the claim, in the order of their partial index (decision 22), so a page of a
     branch-wide queue reads its 50 rows from the index instead of sorting every open claim.
 
     A rank says the claim is open, so walking the order needs no test of the claim's state: with one,

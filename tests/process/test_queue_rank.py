@@ -1,4 +1,4 @@
-"""The queues' stored order (`ClaimProcess.queue_rank`, decision 21) follows the urgency and the claim's
+"""The queues' stored order (`ClaimProcess.queue_rank`, decision 22) follows the urgency and the claim's
 state on every path that writes them: the submit, a change, the periodic pass, the migration's backfill."""
 
 from __future__ import annotations

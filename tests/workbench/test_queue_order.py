@@ -1,5 +1,5 @@
 """The queues read the stored order (`ClaimProcess.queue_rank`, then the nearest deadline, then the
-claim; decision 21) and the search decides what a term is by its form."""
+claim; decision 22) and the search decides what a term is by its form."""
 
 from __future__ import annotations
 
