@@ -34,9 +34,18 @@ class Event(models.TextChoices):
     STAFF_BREACH = "staff_breach", _("Staff: deadline breached")
     STAFF_ESCALATION = "staff_escalation", _("Staff: escalation")
     STAFF_ASSIGNMENT = "staff_assignment", _("Staff: new assignment")
+    STAFF_CUSTOMER_MESSAGE = "staff_customer_message", _("Staff: message from the customer")
 
 
-STAFF_EVENTS = frozenset({Event.STAFF_WARNING, Event.STAFF_BREACH, Event.STAFF_ESCALATION, Event.STAFF_ASSIGNMENT})
+STAFF_EVENTS = frozenset(
+    {
+        Event.STAFF_WARNING,
+        Event.STAFF_BREACH,
+        Event.STAFF_ESCALATION,
+        Event.STAFF_ASSIGNMENT,
+        Event.STAFF_CUSTOMER_MESSAGE,
+    }
+)
 
 
 class MessageStatus(models.TextChoices):

@@ -123,6 +123,10 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         ZH: ("【新分配案件】{{ claim_number }}", "案件 {{ claim_number }} 已分配给您。{{ note }}"),
         EN: ("[New assignment] {{ claim_number }}", "Claim {{ claim_number }} is assigned to you. {{ note }}"),
     },
+    Event.STAFF_CUSTOMER_MESSAGE: {
+        ZH: ("【客户留言】{{ claim_number }}", "{{ alert }}"),
+        EN: ("[Customer message] {{ claim_number }}", "{{ alert }}"),
+    },
     Event.ONE_TIME_CODE: {
         ZH: (
             "验证码 {{ code }}",

@@ -9,6 +9,7 @@ fewest open claims (workload balance). Every assignment is an event and an audit
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,8 +21,11 @@ from claimwise.accounts.choices import Role, Skill
 from claimwise.accounts.models import User
 from claimwise.claims.choices import Complexity, LossType
 from claimwise.claims.lifecycle import ClaimStatus
-from claimwise.claims.models import Claim
+from claimwise.claims.models import Claim, ClaimMessage
 from claimwise.claims.services import claim_assign
+from claimwise.process.choices import AlertKind
+from claimwise.process.listeners import alert_created
+from claimwise.process.models import StaffAlert
 
 LARGE_LOSS = Decimal("200000")
 INJURY = frozenset({LossType.ACCIDENTAL_INJURY, LossType.DISABILITY, LossType.DEATH, LossType.THIRD_PARTY})
@@ -87,3 +91,23 @@ def assign_on_registration(claim: Claim) -> User | None:
         return None  # nobody available: the claim waits in the unassigned pool for a supervisor
     claim_assign(actor=None, claim_id=claim.pk, handler=handler, note=note)
     return handler
+
+
+def customer_wrote(claim: Claim, message_id: int, at: dt.datetime) -> StaffAlert:
+    """A customer's message reaches the claim's handler (or, with none, the handlers of the branch) on
+    My work, and through the notification channels."""
+    body = ClaimMessage.objects.filter(pk=message_id).values_list("body", flat=True).first() or ""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = _("Claim %(number)s: the customer wrote “%(text)s”") % {
+            "number": claim.number,
+            "text": " ".join(body.split())[:120],
+        }
+    alert = StaffAlert.objects.create(
+        claim=claim,
+        kind=AlertKind.MESSAGE,
+        recipient_id=claim.handler_id,
+        recipient_role="" if claim.handler_id else Role.HANDLER,
+        message=text[:300],
+        created_at=at,
+    )
+    return alert_created(alert)

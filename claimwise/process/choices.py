@@ -71,3 +71,4 @@ class AlertKind(models.TextChoices):
     BREACH = "breach", _("Deadline breached")
     ESCALATION = "escalation", _("Escalated to you")
     ASSIGNMENT = "assignment", _("New assignment")
+    MESSAGE = "message", _("Message from the customer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from claimwise.claims.services import ClaimChange, on_claim_change
 from claimwise.process import authority, stepchecks  # noqa: F401  (guards register on import)
-from claimwise.process.assignment import assign_on_registration
+from claimwise.process.assignment import assign_on_registration, customer_wrote
 from claimwise.process.clocks import Transition, claim_facts, clocks_sync, plan_clocks, urgency_of
 from claimwise.process.materials import materials_evaluate, notice_if_missing, resume_if_complete
 from claimwise.process.models import queue_rank
@@ -62,5 +62,7 @@ def claim_reacted(change: ClaimChange) -> None:
         if not reviewing():  # a claim going straight through needs nobody
             assign_on_registration(claim)
         notice_if_missing(claim, process)
+    elif change.kind == "message" and change.data.get("from_customer"):
+        customer_wrote(claim, change.data["message"], change.at)
     if change.kind in REVIEW_TRIGGERS:
         auto_review(claim, now=change.at)

@@ -384,3 +384,20 @@ def test_the_claim_page_shows_what_was_sent_and_how_it_went(office: dict[str, An
     section = html[html.index('id="sent"') :]
     assert "Claim registered" in section and "Delivered" in section
     assert office["claim"].claimant.phone not in section  # the address, masked
+
+
+def test_a_customer_message_reaches_the_handler_on_my_work(office: dict[str, Any], settings: Any) -> None:
+    from claimwise.notifications.models import Message
+    from claimwise.process.models import StaffAlert
+
+    li = _client(office["li"])
+    done(act(li, office["claim"], "register"), office["claim"])
+    settings.CLAIMWISE_NOTIFY_CHANNELS = ["email"]
+    office["li"].email = "li@example.com"
+    office["li"].save(update_fields=["email"])
+    claim_message_send(actor=office["customer"], claim_id=office["claim"].pk, body="请问什么时候能赔付？")
+    alert = StaffAlert.objects.get(kind="message")
+    assert alert.recipient_id == office["li"].pk and "请问什么时候能赔付" in alert.message
+    assert "请问什么时候能赔付" in li.get("/work/").content.decode()  # in the alerts panel
+    sent = Message.objects.get(event="staff_customer_message")
+    assert sent.address == "li@example.com"
