@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from claimwise.claims.choices import DocumentType, LossType
 from claimwise.claims.services import MAX_TEXT
-from claimwise.policies.models import Policy
+from claimwise.notifications.choices import Channel, Language
+from claimwise.policies.models import Customer, Policy
 from claimwise.portal.selectors import loss_types_of
 
 MAX_FILES = 20
@@ -121,3 +122,19 @@ class CodePasswordForm(forms.Form):
         if data.get("password") and data.get("password_again") and data["password"] != data["password_again"]:
             self.add_error("password_again", _("The two passwords are not the same."))
         return data
+
+
+class PreferenceForm(forms.Form):
+    channels = forms.MultipleChoiceField(
+        label=_("Tell me about my claims by"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    language = forms.ChoiceField(label=_("In"), widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, customer: Customer, bound: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        labels = dict(Channel.choices)
+        offered = [Channel.SMS] if customer.phone else []
+        offered += [Channel.EMAIL] if customer.email else []
+        offered += [c for c in (Channel.WECHAT, Channel.PUSH) if c in bound]
+        self.fields["channels"].choices = [(c, labels[c]) for c in offered]  # type: ignore[attr-defined]
+        self.fields["language"].choices = Language.choices  # type: ignore[attr-defined]

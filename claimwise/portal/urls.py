@@ -19,6 +19,7 @@ urlpatterns = [
     path("claims/<int:claim_id>/messages/", views.claim_message, name="claim_message"),
     path("claims/<int:claim_id>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
     path("policies/<str:policy_number>/report/", views.report, name="report"),
+    path("account/notifications/", views.preferences, name="preferences"),
     path("guides/", views.guides, name="guides"),
     path("guides/<slug:line>/", views.guide, name="guide"),
 ]

@@ -34,6 +34,7 @@ from claimwise.portal.forms import (
     CodePasswordForm,
     MessageForm,
     MobileForm,
+    PreferenceForm,
     ReportForm,
     SignInForm,
     SignUpForm,
@@ -378,6 +379,42 @@ def claim_withdraw_view(request: HttpRequest, claim_id: int) -> HttpResponse:
             return redirect("portal:claim", claim_id)
     status = 422 if request.method == "POST" else 200
     return render(request, "portal/withdraw.html", {"t": tracking, "form": form}, status=status)
+
+
+@customer_view
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """How the customer hears from us: channels (those we have an address for) and language."""
+    from claimwise.notifications.models import ContactPreference
+    from claimwise.notifications.services import contact_preference_save
+
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.customer_of(user)
+    if customer is None:
+        raise Http404
+    pref = ContactPreference.objects.filter(customer=customer).first()
+    bound = [c for c, v in (("wechat", pref and pref.wechat_openid), ("push", pref and pref.push_token)) if v]
+    initial = {"channels": pref.channels if pref else [], "language": pref.language if pref else "zh-hans"}
+    if pref is None:
+        initial["channels"] = [c for c, a in (("sms", customer.phone), ("email", customer.email)) if a]
+    form = PreferenceForm(request.POST or None, customer=customer, bound=bound, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_preference_save(
+                actor=user,
+                customer_id=customer.pk,
+                channels=form.cleaned_data["channels"],
+                language=form.cleaned_data["language"],
+                wechat_openid=(pref.wechat_openid if pref else "") or "",
+                push_token=(pref.push_token if pref else "") or "",
+            )
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            messages.success(request, _("Saved. We will write to you this way."))
+            return redirect("portal:preferences")
+    context = {"form": form, "customer": customer}
+    return render(request, "portal/preferences.html", context, status=422 if form.errors else 200)
 
 
 def guides(request: HttpRequest) -> HttpResponse:

@@ -195,3 +195,17 @@ def test_claim_guides_follow_the_process_definition(home: dict[str, Any]) -> Non
         assert text in guide, text
     assert client.get("/guides/life/").status_code == 404
     assert client.get("/").status_code == 200
+
+
+def test_the_customer_chooses_how_we_write(home: dict[str, Any]) -> None:
+    from claimwise.notifications.models import ContactPreference
+
+    client = _signed_in(home["user"])
+    page = client.get("/account/notifications/").content.decode()
+    assert 'value="sms"' in page and 'value="wechat"' not in page  # only channels we have an address for
+    saved = client.post("/account/notifications/", {"channels": ["sms"], "language": "en"})
+    assert saved.status_code == 302
+    pref = ContactPreference.objects.get(customer=home["holder"])
+    assert pref.channels == ["sms"] and pref.language == "en"
+    bad = client.post("/account/notifications/", {"channels": ["wechat"], "language": "en"})
+    assert bad.status_code == 422
