@@ -112,7 +112,10 @@ def claim_tracking(user: User, claim_id: int, now: dt.datetime | None = None) ->
     claim = claim_get(claim_id, user=user)
     step = current_step(claim)
     done = claim.status in (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN)
-    needed = [] if done else [m.label for m in materials_checklist(claim) if not m.received]
+    # What the last evaluation found missing (the list the notice was made of), in the reader's words.
+    process = getattr(claim, "process", None)
+    missing = {m.get("key") for m in (process.missing_materials if process is not None else [])}
+    needed = [] if done or not missing else [m.label for m in materials_checklist(claim) if m.key in missing]
     try:
         process_map: str | None = mark_safe(claim_map_svg(claim, customer=True, now=now))  # noqa: S308 - escaped SVG
     except NotFound:
