@@ -13,7 +13,7 @@ from typing import Any
 import phonenumbers
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, TextChoices, Value
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +28,7 @@ from claimwise.claims.selectors import claim_get, claim_queryset, claim_timeline
 from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import NotFound
 from claimwise.core.money import to_money
+from claimwise.fraud.models import RiskAssessment
 from claimwise.notifications.selectors import messages_about
 from claimwise.process.authority import authority_for
 from claimwise.process.choices import Urgency
@@ -340,12 +341,25 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
         "notes": [e for e in timeline if e.kind == "note"],
         "thread": list(claim.messages.select_related("author")),
         "notifications": list(messages_about(claim)[:50]),
+        "risk": _risk_view(claim),
         "open_checks": open_checks,
         "authority": authority,
         "amount": claim.assessed_amount or claim.claimed_amount,
         "decisions": list(claim.decisions.all()),
         "payments": list(claim.payments.all()),
     }
+
+
+def _risk_view(claim: Claim) -> dict[str, Any] | None:
+    """The claim's latest fraud risk assessment, its reasons in the reader's language (one query)."""
+    assessment = RiskAssessment.objects.filter(claim_id=claim.pk).order_by("-at", "-pk").first()
+    if assessment is None:
+        return None
+    language = "en" if (translation.get_language() or "").startswith("en") else "zh-hans"
+    reasons = [
+        r.get("text", {}).get(language) or next(iter(r.get("text", {}).values()), "") for r in assessment.reasons
+    ]
+    return {"assessment": assessment, "reasons": [r for r in reasons if r]}
 
 
 def alerts_for(user: User, *, limit: int = 20) -> list[Any]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from claimwise.accounts.choices import Role
 from claimwise.claims.lifecycle import ClaimStatus
@@ -401,3 +402,19 @@ def test_a_customer_message_reaches_the_handler_on_my_work(office: dict[str, Any
     assert "请问什么时候能赔付" in li.get("/work/").content.decode()  # in the alerts panel
     sent = Message.objects.get(event="staff_customer_message")
     assert sent.address == "li@example.com"
+
+
+def test_the_claim_page_explains_the_fraud_risk(office: dict[str, Any]) -> None:
+    from claimwise.fraud.rules import presets_install
+
+    presets_install(actor=None)
+    late = factories.claim(
+        actor=office["customer"],
+        policy=office["claim"].policy,
+        incident_at=timezone.now() - timezone.timedelta(days=9),
+    )
+    html = _client(office["li"]).get(f"/work/claims/{late.pk}/").content.decode()
+    section = html[html.index('id="risk"') :]
+    late.refresh_from_db()
+    assert late.risk_score is not None and str(late.risk_score) in section
+    assert "days" in section or "天" in section  # the late-report reason, in words

@@ -22,9 +22,9 @@ TEAM_QUERIES = 10
 # The claim page: session, user, claim (with policy, product, claimant, team, handler), coverage,
 # remaining limit, process row and definition, map steps and clocks, clocks, materials, step and its
 # checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
-CLAIM_QUERIES = (
-    21  # + messages with the customer, step names of the deadlines, notifications (+1 for attempts when any)
-)
+# Since: messages with the customer, step names of the deadlines, notifications (+1 for their attempts
+# when there are any), the latest risk assessment.
+CLAIM_QUERIES = 22
 
 
 def _client(user: Any) -> Client:
@@ -122,8 +122,10 @@ def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any]) -> None:
         )
     with CaptureQueriesContext(connection) as more:
         assert client.get(f"/work/claims/{claim.pk}/").status_code == 200
-    assert len(ctx.captured_queries) == len(more.captured_queries) == CLAIM_QUERIES, "\n".join(
-        q["sql"][:120] for q in more.captured_queries
+    assert len(ctx.captured_queries) == len(more.captured_queries) == CLAIM_QUERIES, (
+        "\n".join(q["sql"][:120] for q in ctx.captured_queries)
+        + "\n----\n"
+        + "\n".join(q["sql"][:120] for q in more.captured_queries)
     )
     image = client.get(f"/api/v1/claims/{claim.pk}/documents/{claim.documents.first().pk}")
     assert image.status_code == 200 and image["Content-Type"] == "image/png"  # the preview loads with the session
