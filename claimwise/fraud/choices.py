@@ -26,3 +26,21 @@ class WatchKind(models.TextChoices):
     ID_HASH = "id_hash", _("ID number")
     ACCOUNT_HASH = "account_hash", _("Bank account")
     PLATE = "plate", _("Licence plate")
+
+
+class Measure(models.TextChoices):
+    FREQUENCY = "frequency", _("Claims reported per day")
+    SEVERITY = "severity", _("Average amount claimed")
+
+
+class Dimension(models.TextChoices):
+    LINE = "line", _("Line of business")
+    REGION = "region", _("Region")
+
+
+class CatastropheKind(models.TextChoices):
+    TYPHOON = "typhoon", _("Typhoon")
+    FLOOD = "flood", _("Flood")
+    EARTHQUAKE = "earthquake", _("Earthquake")
+    HAIL = "hail", _("Hail or storm")
+    OTHER = "other", _("Other")

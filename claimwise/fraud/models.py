@@ -3,13 +3,15 @@ stored assessment per scoring of a claim."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from claimwise.claims.models import Claim
 from claimwise.core.models import TimeStampedModel
-from claimwise.fraud.choices import ModelScope, ModelStatus, RuleStatus, WatchKind
+from claimwise.fraud.choices import CatastropheKind, Dimension, Measure, ModelScope, ModelStatus, RuleStatus, WatchKind
 from claimwise.process.models import localized
 
 
@@ -123,3 +125,63 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id}: {self.score}"
+
+
+class CatastropheEvent(models.Model):
+    """A declared catastrophe (T7): in its region, lines and days a surge of claims is expected, and
+    early warning marks it so instead of calling it suspicious."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=12, choices=CatastropheKind.choices)
+    region = models.CharField(_("region"), max_length=100, blank=True, help_text=_("Empty: every region."))
+    lines = models.JSONField(_("lines of business"), default=list, blank=True, help_text=_("Empty: every line."))
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("to"))
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    declared_at = models.DateTimeField(_("declared at"))
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        verbose_name = _("catastrophe event")
+        verbose_name_plural = _("catastrophe events")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def covers(self, day: Any, dimension: str, key: str) -> bool:
+        if not self.starts_on <= day <= self.ends_on:
+            return False
+        if dimension == Dimension.LINE:
+            return not self.lines or key in self.lines
+        return not self.region or key == self.region
+
+
+class WarningAlert(models.Model):
+    """One day's claim frequency or average severity above its control limit for a line or a region,
+    with the claims behind it; `expected` when a declared catastrophe covers it."""
+
+    day = models.DateField(_("day"))
+    measure = models.CharField(_("measure"), max_length=10, choices=Measure.choices)
+    dimension = models.CharField(_("by"), max_length=10, choices=Dimension.choices)
+    key = models.CharField(_("which"), max_length=100)
+    value = models.DecimalField(_("value"), max_digits=16, decimal_places=2)
+    expected_value = models.DecimalField(_("expected"), max_digits=16, decimal_places=2)
+    upper_limit = models.DecimalField(_("upper control limit"), max_digits=16, decimal_places=2)
+    history = models.JSONField(_("history (day, value)"), default=list)
+    claim_ids = models.JSONField(_("claims"), default=list)
+    expected = models.BooleanField(_("expected (catastrophe)"), default=False)
+    catastrophe = models.ForeignKey(
+        CatastropheEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        ordering = ["-day", "-pk"]
+        unique_together = [("day", "measure", "dimension", "key")]
+        verbose_name = _("early-warning alert")
+        verbose_name_plural = _("early-warning alerts")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.dimension}={self.key}"

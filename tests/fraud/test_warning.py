@@ -1,0 +1,92 @@
+"""Early warning: a constructed surge of claims raises a frequency alert (and a severity alert when
+the amounts jump) with the claims behind it; a declared catastrophe marks the same surge expected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from claimwise.accounts.models import Branch
+from claimwise.claims.models import Claim
+from claimwise.fraud.models import WarningAlert
+from claimwise.fraud.warning import catastrophe_declare, early_warning_run, poisson_upper, suspicious_alerts
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+DAY = dt.date(2026, 10, 20)
+
+
+def _on(day: dt.date, hour: int = 10) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+@pytest.fixture
+def history(world: dict[str, Any]) -> dict[str, Any]:
+    """Forty days of two motor claims a day in Beijing, then the day under test."""
+    Branch.objects.filter(code="BJ").update(region="北京")
+    made = []
+    for back in range(1, 41):
+        for n in range(2):
+            made.append(
+                (factories.claim(actor=world["handler"], policy=world["policy"]), DAY - dt.timedelta(days=back), n)
+            )
+    for claim, day, n in made:
+        Claim.objects.filter(pk=claim.pk).update(reported_at=_on(day, 9 + n))
+    return world
+
+
+def _surge(world: dict[str, Any], count: int, amount: str = "8200.00") -> list[int]:
+    ids = []
+    for n in range(count):
+        claim = factories.claim(actor=world["handler"], policy=world["policy"], claimed_amount=amount)
+        Claim.objects.filter(pk=claim.pk).update(reported_at=_on(DAY, 8 + n % 12))
+        ids.append(claim.pk)
+    return ids
+
+
+def test_poisson_limits_follow_the_exact_tail() -> None:
+    assert poisson_upper(2.0) == 8  # P(X > 8 | λ=2) < 0.1 %, P(X > 7) is not
+    assert poisson_upper(0.0) >= 1 and poisson_upper(50.0) > 50 + 2 * 50**0.5
+
+
+def test_a_surge_raises_alerts_with_the_claims_behind_them(history: dict[str, Any]) -> None:
+    assert early_warning_run(day=DAY - dt.timedelta(days=1)) == []  # an ordinary day
+    ids = _surge(history, 12)
+    alerts = early_warning_run(day=DAY)
+    kinds = {(a.measure, a.dimension, a.key) for a in alerts}
+    assert ("frequency", "line", "motor") in kinds and ("frequency", "region", "北京") in kinds
+    motor = WarningAlert.objects.get(measure="frequency", dimension="line", key="motor")
+    assert motor.value == Decimal("12.00") and motor.upper_limit < 12 and set(ids) <= set(motor.claim_ids)
+    assert len(motor.history) == 57 and motor.history[-1][1] == 12.0  # the chart's series, the day last
+    assert not motor.expected and list(suspicious_alerts()) != []
+    assert early_warning_run(day=DAY) and WarningAlert.objects.count() == len(alerts)  # idempotent
+
+
+def test_a_jump_in_amounts_is_a_severity_alert(history: dict[str, Any]) -> None:
+    _surge(history, 3, amount="90000.00")
+    alerts = early_warning_run(day=DAY)
+    assert any(a.measure == "severity" and a.key == "motor" for a in alerts)
+    assert not any(a.measure == "frequency" and a.dimension == "line" for a in alerts)  # 3 a day is normal enough
+
+
+def test_a_declared_catastrophe_marks_its_surge_expected(history: dict[str, Any]) -> None:
+    _surge(history, 12)
+    early_warning_run(day=DAY)
+    event = catastrophe_declare(
+        actor=history["supervisor"],
+        name="台风“海葵”",
+        kind="typhoon",
+        region="北京",
+        starts_on=DAY - dt.timedelta(days=1),
+        ends_on=DAY + dt.timedelta(days=2),
+    )
+    assert list(suspicious_alerts()) == []
+    assert all(a.expected and a.catastrophe_id == event.pk for a in WarningAlert.objects.filter(dimension="region"))
+    # Declared first, then the job: the surge is expected from the start.
+    WarningAlert.objects.all().delete()
+    early_warning_run(day=DAY)
+    assert list(suspicious_alerts()) == []
