@@ -18,7 +18,15 @@ from claimwise.core.admin import BackOfficeModelAdmin, ReadOnlyModelAdmin
 from claimwise.core.errors import DomainError, ValidationFailed
 from claimwise.fraud import registry, rules, services
 from claimwise.fraud.facts import FRAUD_FACT_HELP, FRAUD_FACT_TYPES, expression_problem
-from claimwise.fraud.models import FraudModel, RedFlagRule, RiskAssessment, WatchListEntry
+from claimwise.fraud.models import (
+    CatastropheEvent,
+    FraudModel,
+    RedFlagRule,
+    RiskAssessment,
+    WarningAlert,
+    WatchListEntry,
+)
+from claimwise.fraud.warning import catastrophe_declare
 
 
 class RedFlagForm(forms.ModelForm):
@@ -146,3 +154,53 @@ class RiskAssessmentAdmin(ReadOnlyModelAdmin):
     list_filter = ["trigger"]
     search_fields = ["claim__number"]
     list_select_related = ["claim"]
+
+
+class CatastropheForm(forms.ModelForm):
+    class Meta:
+        model = CatastropheEvent
+        fields = ["name", "kind", "region", "lines", "starts_on", "ends_on"]
+
+
+@admin.register(CatastropheEvent)
+class CatastropheEventAdmin(BackOfficeModelAdmin):
+    """Declared through the service (audited; alerts inside it become expected); kept, not edited."""
+
+    form = CatastropheForm
+    list_display = ["name", "kind", "region", "starts_on", "ends_on", "declared_at"]
+    list_filter = ["kind"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return CatastropheForm.Meta.fields if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Model, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            return
+        data = form.cleaned_data
+        try:
+            saved = catastrophe_declare(
+                actor=actor(request),
+                name=data["name"],
+                kind=data["kind"],
+                region=data.get("region") or "",
+                lines=list(data.get("lines") or []),
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+            )
+        except ValidationFailed as exc:
+            raise forms.ValidationError(str(exc.message)) from exc
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WarningAlert)
+class WarningAlertAdmin(ReadOnlyModelAdmin):
+    list_display = ["day", "measure", "dimension", "key", "value", "upper_limit", "expected", "claims_behind"]
+    list_filter = ["measure", "dimension", "expected"]
+    date_hierarchy = "day"
+
+    @admin.display(description=gettext_lazy("claims"))
+    def claims_behind(self, obj: WarningAlert) -> int:
+        return len(obj.claim_ids)

@@ -90,3 +90,33 @@ def test_a_declared_catastrophe_marks_its_surge_expected(history: dict[str, Any]
     WarningAlert.objects.all().delete()
     early_warning_run(day=DAY)
     assert list(suspicious_alerts()) == []
+
+
+def test_the_back_office_lists_alerts_and_declares_catastrophes(history: dict[str, Any]) -> None:
+    from django.test import Client
+
+    from claimwise.accounts.choices import Role
+    from claimwise.core.models import AuditEntry
+    from claimwise.fraud.models import CatastropheEvent
+
+    _surge(history, 12)
+    early_warning_run(day=DAY)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(factories.user(Role.ADMIN, username="root", is_superuser=True))
+    listing = client.get("/admin/fraud/warningalert/")
+    assert listing.status_code == 200 and "motor" in listing.content.decode()
+    added = client.post(
+        "/admin/fraud/catastropheevent/add/",
+        {
+            "name": "暴雨",
+            "kind": "flood",
+            "region": "北京",
+            "lines": "[]",
+            "starts_on": DAY.isoformat(),
+            "ends_on": DAY.isoformat(),
+        },
+    )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    assert CatastropheEvent.objects.get().declared_by is not None
+    assert AuditEntry.objects.filter(action="fraud.catastrophe_declare").exists()
+    assert all(a.expected for a in WarningAlert.objects.filter(dimension="region"))
