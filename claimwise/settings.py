@@ -208,6 +208,8 @@ CLAIMWISE_NOTIFY_CHANNELS = [
     for c in os.environ.get("CLAIMWISE_NOTIFY_CHANNELS", ",".join(_configured_channels)).split(",")
     if c.strip()
 ]
+# The demo's SMS sandbox (`claimwise demo` turns it on): a stand-in carrier and an inbox page.
+CLAIMWISE_DEMO_SANDBOX = os.environ.get("CLAIMWISE_DEMO_SANDBOX", "0") == "1"
 CLAIMWISE_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("CLAIMWISE_NOTIFY_MAX_ATTEMPTS", "6"))
 CLAIMWISE_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("CLAIMWISE_NOTIFY_BACKOFF_SECONDS", "30"))
 CLAIMWISE_NOTIFY_BACKOFF_MAX_SECONDS = float(os.environ.get("CLAIMWISE_NOTIFY_BACKOFF_MAX_SECONDS", "3600"))

@@ -16,5 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("work/", include("claimwise.workbench.urls")),
     path("api/v1/", api.urls),
+    path("demo/", include("claimwise.demo.urls")),  # 404 unless `claimwise demo` turned the sandbox on
     path("", include("claimwise.portal.urls")),  # the customer portal, last: its paths are the site's own
 ]

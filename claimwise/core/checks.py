@@ -17,5 +17,7 @@ def refuse_demo_secrets_in_production() -> None:
         problems.append("CLAIMWISE_HASH_KEY")
     if settings.DEBUG:
         problems.append("CLAIMWISE_DEBUG")
+    if settings.CLAIMWISE_DEMO_SANDBOX:
+        problems.append("CLAIMWISE_DEMO_SANDBOX")
     if problems:
         raise ImproperlyConfigured("Refusing to run in production with demo settings: set " + ", ".join(problems))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -33,9 +35,38 @@ class Command(BaseCommand):
             from claimwise.demo.seed import print_demo_logins
 
             print_demo_logins(self.stdout)
+        sandbox = _sms_sandbox(opts["host"], opts["port"])
+        if sandbox:
+            self.stdout.write(
+                f"\nNo SMS gateway is configured: texts (sign-up codes, claim updates) go to the demo phone at "
+                f"http://{opts['host']}:{opts['port']}/demo/inbox/\n"
+            )
         self.stdout.write(
             f"\nClaimwise is running at http://{opts['host']}:{opts['port']}/ "
             f"(customer portal /, staff workbench /work/, back office /admin/, API docs /api/v1/docs). "
             "Stop with Ctrl+C.\n"
         )
         call_command("serve", host=opts["host"], port=opts["port"])
+
+
+def _sms_sandbox(host: str, port: int) -> bool:
+    """Without a configured SMS gateway, the demo sends texts to its own sandbox carrier (the web
+    process's /demo/sms/, signature-checked) so the portal's sign-up and the notifications work. The
+    worker is a separate process: it reads the same settings from the environment."""
+    if settings.CLAIMWISE_GATEWAYS["sms"]["url"]:
+        return False
+    secret = secrets.token_hex(16)
+    url = f"http://{host}:{port}/demo/sms/"
+    channels = sorted({*settings.CLAIMWISE_NOTIFY_CHANNELS, "sms"})
+    os.environ.update(
+        {
+            "CLAIMWISE_SMS_GATEWAY_URL": url,
+            "CLAIMWISE_SMS_GATEWAY_SECRET": secret,
+            "CLAIMWISE_NOTIFY_CHANNELS": ",".join(channels),
+            "CLAIMWISE_DEMO_SANDBOX": "1",
+        }
+    )
+    settings.CLAIMWISE_GATEWAYS["sms"] = {"url": url, "secret": secret}
+    settings.CLAIMWISE_NOTIFY_CHANNELS = channels
+    settings.CLAIMWISE_DEMO_SANDBOX = True
+    return True
