@@ -26,3 +26,16 @@ class WatchKind(models.TextChoices):
     ID_HASH = "id_hash", _("ID number")
     ACCOUNT_HASH = "account_hash", _("Bank account")
     PLATE = "plate", _("Licence plate")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class CaseOutcome(models.TextChoices):
+    """How an investigation ended; confirmed fraud and not fraud become training labels (1 and 0)."""
+
+    CONFIRMED_FRAUD = "confirmed_fraud", _("Confirmed fraud")
+    NOT_FRAUD = "not_fraud", _("Not fraud")
+    INCONCLUSIVE = "inconclusive", _("Inconclusive")
