@@ -160,6 +160,11 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # Uploads: documents are checked by their bytes, not their names (see claims.documents).
 DOCUMENT_MAX_BYTES = int(os.environ.get("CLAIMWISE_DOCUMENT_MAX_BYTES", str(20 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Investigation queue (SIU, issue 6 item 5): a claim whose risk score reaches the threshold gets an
+# investigation case, due this many working days after it opens. It never pauses the claim's clocks.
+CLAIMWISE_SIU_THRESHOLD = os.environ.get("CLAIMWISE_SIU_THRESHOLD", "0.7")
+CLAIMWISE_SIU_DAYS = int(os.environ.get("CLAIMWISE_SIU_DAYS", "10"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -34,6 +34,7 @@ from claimwise.accounts.services import token_create, token_revoke
 from claimwise.claims import services
 from claimwise.claims.models import Claim
 from claimwise.core.models import AuditEntry
+from claimwise.fraud.investigations import case_open
 from claimwise.policies.models import Customer, Policy
 from claimwise.process.presets import preset_document, presets_install
 from claimwise.process.services import rule_save
@@ -100,6 +101,15 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/claims/{claim_id}/risk"):                 (403, 404, 200, 404, 200, 200, 200, 200, 403, 404, 200),
     ("GET", "/fraud/models"):                           (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     ("GET", "/fraud/rules"):                            (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    # Investigations (SIU): staff read cases of claims in scope; supervisors and compliance open and
+    # close them; tasks and notes also by the case's investigator (none here). A case out of scope
+    # is not found; a customer or partner in scope is refused.
+    ("GET", "/fraud/cases"):                            (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/fraud/cases/{case_id}"):                  (403, 404, 200, 404, 200, 200, 200, 200, 403, 404, 200),
+    ("POST", "/fraud/cases"):                           (403, 404, 403, 404, 403, 201, 201, 403, 403, 404, 403),
+    ("POST", "/fraud/cases/{case_id}/close"):           (403, 404, 403, 404, 403, 200, 200, 403, 403, 404, 403),
+    ("POST", "/fraud/cases/{case_id}/tasks"):           (403, 404, 403, 404, 403, 201, 201, 403, 403, 404, 403),
+    ("POST", "/fraud/cases/{case_id}/notes"):           (403, 404, 403, 404, 403, 201, 201, 403, 403, 404, 403),
     ("POST", "/process/claims/{claim_id}/materials-notice"): (403, 404, 200, 404, 403, 200, 403, 403, 403, 404, 403),
     # Without a process definition the claim's step has no checklist: allowed roles get 422.
     ("POST", "/process/claims/{claim_id}/checks"):      (403, 404, 422, 404, 422, 422, 403, 403, 403, 404, 403),
@@ -151,6 +161,7 @@ class World:
     draft_id: int = 0  # a draft process of another code, ready to publish
     document_id: int = 0  # on claims["reported"]
     rule_id: int = 0  # a draft auto-review rule
+    case_id: int = 0  # an open investigation of claims["registered"]
     clients: dict[tuple[str, bool], Client] = field(default_factory=dict)
 
     def client(self, role: str, *, enforce_csrf_checks: bool = False) -> Client:
@@ -261,6 +272,7 @@ def _build() -> World:
         size=len(PNG),
     ).pk
     world.rule_id = rule_save(actor=None, data={**RULE, "code": "glass-draft"}).pk
+    world.case_id = case_open(actor=users["sup"], claim_id=world.claims["registered"], reason="抽查").pk
     return world
 
 
@@ -344,6 +356,12 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, Callable[[World], Any]]] = {
     ("GET", "/claims/{claim_id}/risk"): ("reported", lambda w: None),
     ("GET", "/fraud/models"): (None, lambda w: None),
     ("GET", "/fraud/rules"): (None, lambda w: None),
+    ("GET", "/fraud/cases"): (None, lambda w: None),
+    ("GET", "/fraud/cases/{case_id}"): (None, lambda w: None),
+    ("POST", "/fraud/cases"): (None, lambda w: {"claim_id": w.claims["reported"], "reason": "线索"}),
+    ("POST", "/fraud/cases/{case_id}/close"): (None, lambda w: {"outcome": "not_fraud", "note": "无欺诈"}),
+    ("POST", "/fraud/cases/{case_id}/tasks"): (None, lambda w: {"text": "走访修理厂"}),
+    ("POST", "/fraud/cases/{case_id}/notes"): (None, lambda w: {"text": "记录"}),
     ("POST", "/process/rules"): (None, lambda w: RULE),
     ("PUT", "/process/rules/{rule_id}"): (None, lambda w: {**RULE, "code": "glass-small", "status": "active"}),
     ("POST", "/process/rules/dry-run"): (None, lambda w: {"line": "motor", "expression": RULE["expression"]}),
@@ -372,6 +390,7 @@ def _url(world: World, path: str, state: str | None) -> str:
         number=world.policy.number,
         definition_id=definition_id,
         rule_id=world.rule_id,
+        case_id=world.case_id,
     )
 
 

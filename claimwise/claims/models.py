@@ -157,6 +157,8 @@ EVENT_LABELS = {
     "auto_review_stopped": _("Straight-through review stopped"),
     "deadline_warning": _("Deadline at risk"),
     "deadline_breached": _("Deadline breached"),
+    "siu_case_opened": _("Investigation opened"),
+    "siu_case_closed": _("Investigation closed"),
 }
 
 

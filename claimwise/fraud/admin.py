@@ -1,5 +1,6 @@
 """Back office for fraud: red-flag rules (validated, written through the services), the watch list,
-the model registry (read-only, with a hand activation for rollbacks) and the stored assessments."""
+the model registry (read-only, with a hand activation for rollbacks), the stored assessments and
+the investigation cases (read-only: the SIU works them through the services)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy
+from unfold.admin import TabularInline
 
 from claimwise.accounts.admin import actor
 from claimwise.core.admin import BackOfficeModelAdmin, ReadOnlyModelAdmin
@@ -21,6 +23,9 @@ from claimwise.fraud.facts import FRAUD_FACT_HELP, FRAUD_FACT_TYPES, expression_
 from claimwise.fraud.models import (
     CatastropheEvent,
     FraudModel,
+    InvestigationCase,
+    InvestigationNote,
+    InvestigationTask,
     RedFlagRule,
     RiskAssessment,
     WarningAlert,
@@ -204,3 +209,34 @@ class WarningAlertAdmin(ReadOnlyModelAdmin):
     @admin.display(description=gettext_lazy("claims"))
     def claims_behind(self, obj: WarningAlert) -> int:
         return len(obj.claim_ids)
+
+
+class InvestigationTaskInline(TabularInline):
+    model = InvestigationTask
+    extra = 0
+    can_delete = False
+    fields = ["text", "assignee", "due_at", "done_at", "done_by"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class InvestigationNoteInline(TabularInline):
+    model = InvestigationNote
+    extra = 0
+    can_delete = False
+    fields = ["at", "author", "text"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(InvestigationCase)
+class InvestigationCaseAdmin(ReadOnlyModelAdmin):
+    list_display = ["__str__", "claim", "status", "score_at_opening", "assignee", "due_at", "outcome", "amount_saved"]
+    list_filter = ["status", "outcome"]
+    search_fields = ["claim__number"]
+    list_select_related = ["claim", "assignee"]
+    inlines = [InvestigationTaskInline, InvestigationNoteInline]

@@ -1,5 +1,5 @@
-"""Fraud API under /api/v1: a claim's risk score with its reasons, the model registry, the red flags.
-Staff only; a claim's risk only within the reader's scope."""
+"""Fraud API under /api/v1: a claim's risk score with its reasons, the model registry, the red flags,
+the investigation queue (SIU). Staff only; a claim's risk and cases only within the reader's scope."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from claimwise.accounts.models import User
-from claimwise.fraud import selectors
+from claimwise.fraud import investigations, selectors
+from claimwise.fraud.models import InvestigationCase
 from claimwise.fraud.scoring import reason_texts
 
 router = Router(tags=["fraud"])
@@ -129,3 +130,170 @@ def rules(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for r in selectors.rule_list(user=_user(request))
     ]
+
+
+# --- the investigation queue (SIU) ------------------------------------------------------------------
+
+
+class CaseOut(Schema):
+    id: int
+    claim_id: int
+    claim_number: str
+    claim_status: str = Field(description="the claim's status, which an investigation never changes")
+    status: str = Field(description="open or closed")
+    reason: str
+    score_at_opening: Decimal | None
+    opened_at: dt.datetime
+    opened_by: str | None = Field(description="null: opened by the system at the score threshold")
+    assignee_id: int | None
+    due_at: dt.datetime
+    outcome: str = Field(description="confirmed_fraud, not_fraud or inconclusive; empty while open")
+    amount_saved: Decimal
+    outcome_note: str
+    closed_at: dt.datetime | None
+
+
+class TaskOut(Schema):
+    id: int
+    text: str
+    assignee_id: int | None
+    due_at: dt.datetime | None
+    done_at: dt.datetime | None
+    done_by: str | None
+
+
+class NoteOut(Schema):
+    id: int
+    author: str | None
+    text: str
+    at: dt.datetime
+
+
+class CaseDetailOut(CaseOut):
+    tasks: list[TaskOut]
+    notes: list[NoteOut]
+
+
+class CaseOpenIn(Schema):
+    claim_id: int
+    reason: str
+    assignee_id: int | None = None
+
+
+class CaseCloseIn(Schema):
+    outcome: str = Field(description="confirmed_fraud, not_fraud or inconclusive")
+    note: str
+    amount_saved: Decimal | None = Field(default=None, description="only for confirmed fraud; ≥ 0")
+
+
+class TaskIn(Schema):
+    text: str
+    assignee_id: int | None = None
+    due_at: dt.datetime | None = None
+
+
+class NoteIn(Schema):
+    text: str
+
+
+def _name(user: User | None) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def _case(case: InvestigationCase) -> dict[str, Any]:
+    return {
+        "id": case.pk,
+        "claim_id": case.claim_id,
+        "claim_number": case.claim.number,
+        "claim_status": case.claim.status,
+        "status": case.status,
+        "reason": case.reason,
+        "score_at_opening": case.score_at_opening,
+        "opened_at": case.opened_at,
+        "opened_by": _name(case.opened_by),
+        "assignee_id": case.assignee_id,
+        "due_at": case.due_at,
+        "outcome": case.outcome,
+        "amount_saved": case.amount_saved,
+        "outcome_note": case.outcome_note,
+        "closed_at": case.closed_at,
+    }
+
+
+def _detail(case_id: int, user: User) -> dict[str, Any]:
+    case = selectors.case_get(case_id, user=user)
+    return {
+        **_case(case),
+        "tasks": [
+            {
+                "id": t.pk,
+                "text": t.text,
+                "assignee_id": t.assignee_id,
+                "due_at": t.due_at,
+                "done_at": t.done_at,
+                "done_by": _name(t.done_by),
+            }
+            for t in case.tasks.all()
+        ],
+        "notes": [{"id": n.pk, "author": _name(n.author), "text": n.text, "at": n.at} for n in case.notes.all()],
+    }
+
+
+@router.get(
+    "/fraud/cases", response={200: list[CaseOut], **ERRORS}, summary="The investigation queue, most urgent first"
+)
+def case_queue(request: HttpRequest) -> list[dict[str, Any]]:
+    return [_case(c) for c in selectors.case_queue(user=_user(request))[:200]]
+
+
+@router.get("/fraud/cases/{int:case_id}", response={200: CaseDetailOut, **ERRORS}, summary="An investigation")
+def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    return _detail(case_id, _user(request))
+
+
+@router.post(
+    "/fraud/cases", response={201: CaseDetailOut, **ERRORS, 409: dict, 422: dict}, summary="Open an investigation"
+)
+def case_open(request: HttpRequest, payload: CaseOpenIn) -> Status[dict[str, Any]]:
+    user = _user(request)
+    case = investigations.case_open(
+        actor=user, claim_id=payload.claim_id, reason=payload.reason, assignee_id=payload.assignee_id
+    )
+    return Status(201, _detail(case.pk, user))
+
+
+@router.post(
+    "/fraud/cases/{int:case_id}/close",
+    response={200: CaseDetailOut, **ERRORS, 409: dict, 422: dict},
+    summary="Close an investigation with its outcome",
+)
+def case_close(request: HttpRequest, case_id: int, payload: CaseCloseIn) -> dict[str, Any]:
+    user = _user(request)
+    investigations.case_close(
+        actor=user, case_id=case_id, outcome=payload.outcome, note=payload.note, amount_saved=payload.amount_saved
+    )
+    return _detail(case_id, user)
+
+
+@router.post(
+    "/fraud/cases/{int:case_id}/tasks",
+    response={201: CaseDetailOut, **ERRORS, 409: dict, 422: dict},
+    summary="Add a task to an investigation",
+)
+def case_task_add(request: HttpRequest, case_id: int, payload: TaskIn) -> Status[dict[str, Any]]:
+    user = _user(request)
+    investigations.case_task_add(
+        actor=user, case_id=case_id, text=payload.text, assignee_id=payload.assignee_id, due_at=payload.due_at
+    )
+    return Status(201, _detail(case_id, user))
+
+
+@router.post(
+    "/fraud/cases/{int:case_id}/notes",
+    response={201: CaseDetailOut, **ERRORS, 409: dict, 422: dict},
+    summary="Add a note to an investigation",
+)
+def case_note_add(request: HttpRequest, case_id: int, payload: NoteIn) -> Status[dict[str, Any]]:
+    user = _user(request)
+    investigations.case_note_add(actor=user, case_id=case_id, text=payload.text)
+    return Status(201, _detail(case_id, user))

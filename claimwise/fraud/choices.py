@@ -44,3 +44,16 @@ class CatastropheKind(models.TextChoices):
     EARTHQUAKE = "earthquake", _("Earthquake")
     HAIL = "hail", _("Hail or storm")
     OTHER = "other", _("Other")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class CaseOutcome(models.TextChoices):
+    """How an investigation ended; confirmed fraud and not fraud become training labels (1 and 0)."""
+
+    CONFIRMED_FRAUD = "confirmed_fraud", _("Confirmed fraud")
+    NOT_FRAUD = "not_fraud", _("Not fraud")
+    INCONCLUSIVE = "inconclusive", _("Inconclusive")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from claimwise.accounts.choices import Role
 from claimwise.claims.changes import ClaimChange, on_claim_change
+from claimwise.fraud.investigations import case_auto_open
 from claimwise.fraud.scoring import claim_score
 
 # New document, amount changes (assessment submitted, reopened), report.
@@ -26,3 +27,11 @@ def claim_scored(change: ClaimChange) -> None:
         claim_score(change.claim, trigger=change.kind, at=change.at, documents=(), partners=partners)
     else:
         claim_score(change.claim, trigger=change.kind, at=change.at)
+
+
+@on_claim_change()
+def claim_investigated(change: ClaimChange) -> None:
+    """A reactor, so the case's audit entry follows the change that scored the claim. Cheap below the
+    threshold: it compares the score the tracker above just wrote on the claim."""
+    if change.kind in SCORE_TRIGGERS:
+        case_auto_open(change.claim)

@@ -1,5 +1,5 @@
-"""Fraud and risk (T2, T5): red-flag rules as data, the model registry, the watch list, and one
-stored assessment per scoring of a claim."""
+"""Fraud and risk (T2, T5): red-flag rules as data, the model registry, the watch list, one
+stored assessment per scoring of a claim, and the investigation cases of the SIU queue."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ from django.utils.translation import gettext_lazy as _
 
 from claimwise.claims.models import Claim
 from claimwise.core.models import TimeStampedModel
-from claimwise.fraud.choices import CatastropheKind, Dimension, Measure, ModelScope, ModelStatus, RuleStatus, WatchKind
+from claimwise.fraud.choices import (
+    CaseOutcome,
+    CaseStatus,
+    CatastropheKind,
+    Dimension,
+    Measure,
+    ModelScope,
+    ModelStatus,
+    RuleStatus,
+    WatchKind,
+)
 from claimwise.process.models import localized
 
 
@@ -185,3 +195,118 @@ class WarningAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.measure} {self.dimension}={self.key}"
+
+
+class InvestigationCase(models.Model):
+    """An investigation of one claim by the special investigations unit (issue 6, item 5). A claim
+    has at most one open case. The case runs beside the claim: it never changes the claim's status
+    and never pauses its clocks (anti-fraud work must not delay honest claims)."""
+
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="investigation_cases", verbose_name=_("claim")
+    )
+    opened_at = models.DateTimeField(_("opened at"))
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("opened by"),
+        help_text=_("Empty: opened by the system when the risk score reached the threshold."),
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    score_at_opening = models.DecimalField(_("score at opening"), max_digits=4, decimal_places=3, null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="investigation_cases",
+        verbose_name=_("investigator"),
+    )
+    due_at = models.DateTimeField(_("due at"))
+    status = models.CharField(_("status"), max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=CaseOutcome.choices, blank=True)
+    amount_saved = models.DecimalField(_("amount saved"), max_digits=14, decimal_places=2, default=0)
+    outcome_note = models.TextField(_("outcome note"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("investigation case")
+        verbose_name_plural = _("investigation cases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim"], condition=models.Q(status="open"), name="fraud_case_one_open_per_claim"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"SIU-{self.pk}"
+
+
+class InvestigationTask(models.Model):
+    """One piece of work in an investigation (a site visit, a call to the repair shop)."""
+
+    case = models.ForeignKey(
+        InvestigationCase, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("investigation case")
+    )
+    text = models.CharField(_("task"), max_length=500)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("investigation task")
+        verbose_name_plural = _("investigation tasks")
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class InvestigationNote(models.Model):
+    """A note of the investigators; never shown to the customer."""
+
+    case = models.ForeignKey(
+        InvestigationCase, on_delete=models.CASCADE, related_name="notes", verbose_name=_("investigation case")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("note"))
+    at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("investigation note")
+        verbose_name_plural = _("investigation notes")
+
+    def __str__(self) -> str:
+        return self.text[:60]

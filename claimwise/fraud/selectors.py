@@ -3,14 +3,22 @@ reader's scope (a claim out of scope is not found, so ids reveal nothing)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from claimwise.accounts.choices import STAFF_ROLES
 from claimwise.accounts.models import User
 from claimwise.claims.models import Claim
-from claimwise.claims.selectors import claim_get
-from claimwise.core.errors import PermissionDenied
-from claimwise.fraud.models import FraudModel, RedFlagRule, RiskAssessment
+from claimwise.claims.selectors import claim_get, claim_queryset
+from claimwise.core.errors import NotFound, PermissionDenied
+from claimwise.fraud.choices import CaseOutcome, CaseStatus
+from claimwise.fraud.models import (
+    FraudModel,
+    InvestigationCase,
+    InvestigationNote,
+    InvestigationTask,
+    RedFlagRule,
+    RiskAssessment,
+)
 
 
 def _staff(user: User) -> None:
@@ -34,3 +42,60 @@ def model_list(*, user: User) -> QuerySet[FraudModel]:
 def rule_list(*, user: User) -> QuerySet[RedFlagRule]:
     _staff(user)
     return RedFlagRule.objects.order_by("position", "code")
+
+
+# --- the investigation queue (SIU) ------------------------------------------------------------------
+
+
+def _cases(user: User) -> QuerySet[InvestigationCase]:
+    return InvestigationCase.objects.filter(claim__in=claim_queryset(user).values("pk"))
+
+
+def case_queue(*, user: User) -> QuerySet[InvestigationCase]:
+    """The open investigations of the claims in the user's scope, the most urgent first: the
+    earliest due, then the highest score at opening. Staff only."""
+    _staff(user)
+    return (
+        _cases(user)
+        .filter(status=CaseStatus.OPEN)
+        .select_related("claim", "assignee", "opened_by")
+        .order_by("due_at", "-score_at_opening", "pk")
+    )
+
+
+def case_get(case_id: int, *, user: User) -> InvestigationCase:
+    """One case with its tasks and notes, when its claim is in the user's scope (else not found,
+    for anyone: ids reveal nothing); in scope, staff only."""
+    case = (
+        _cases(user)
+        .select_related("claim", "assignee", "opened_by", "closed_by")
+        .prefetch_related(
+            Prefetch("tasks", queryset=InvestigationTask.objects.select_related("assignee", "done_by")),
+            Prefetch("notes", queryset=InvestigationNote.objects.select_related("author")),
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise NotFound()
+    _staff(user)
+    return case
+
+
+LABELS: dict[str, int] = {CaseOutcome.CONFIRMED_FRAUD: 1, CaseOutcome.NOT_FRAUD: 0}
+
+
+def training_labels() -> list[tuple[int, int]]:
+    """(claim id, label) from closed investigations for the model pipeline: confirmed fraud 1, not
+    fraud 0; inconclusive cases teach nothing and are left out. A claim investigated more than once
+    takes the outcome of its last closed case. A system read (no user): labels leave the platform
+    only through training."""
+    rows = (
+        InvestigationCase.objects.filter(status=CaseStatus.CLOSED)
+        .order_by("claim_id", "closed_at", "pk")
+        .values_list("claim_id", "outcome")
+    )
+    last: dict[int, str] = {}
+    for claim_id, outcome in rows:
+        last[claim_id] = outcome
+    return [(claim_id, LABELS[o]) for claim_id, o in sorted(last.items()) if o in LABELS]
