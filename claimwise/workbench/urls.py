@@ -14,6 +14,7 @@ urlpatterns = [
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("team/", views.team_overview, name="team"),
     path("report/", views.report, name="report"),
+    path("investigations/", views.investigations, name="investigations"),
     path("alerts/read/", views.alerts_read, name="alerts_read"),
     path("customers/<int:customer_id>/", views.customer, name="customer"),
     path("claims/<int:claim_id>/", views.claim_page, name="claim"),

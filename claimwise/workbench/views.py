@@ -267,6 +267,17 @@ def team_overview(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view
+def investigations(request: HttpRequest) -> HttpResponse:
+    """The SIU queue: open investigations in the user's scope, the earliest due first. The claims
+    keep moving meanwhile: an investigation never pauses a statutory clock."""
+    from claimwise.fraud.selectors import case_queue
+
+    user: User = request.user  # type: ignore[assignment]
+    context = {"cases": list(case_queue(user=user)[:200]), "now": timezone.now()}
+    return render(request, "workbench/investigations.html", context)
+
+
+@staff_view
 def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Customer 360 (T1): the claimant's policies, claims, payments and what they were told."""
     from claimwise.workbench.customer import customer_360

@@ -418,3 +418,15 @@ def test_the_claim_page_explains_the_fraud_risk(office: dict[str, Any]) -> None:
     late.refresh_from_db()
     assert late.risk_score is not None and str(late.risk_score) in section
     assert "days" in section or "天" in section  # the late-report reason, in words
+
+
+def test_the_investigation_queue_lists_open_cases_in_scope(office: dict[str, Any]) -> None:
+    from claimwise.fraud.investigations import case_open
+
+    claim = office["claim"]
+    case_open(actor=office["supervisor"], claim_id=claim.pk, reason="同一账户多人收款")
+    page = _client(office["supervisor"]).get("/work/investigations/")
+    html = page.content.decode()
+    assert page.status_code == 200 and claim.number in html and "同一账户多人收款" in html
+    elsewhere = factories.user(Role.SUPERVISOR, branch=factories.branch("SH"))
+    assert claim.number not in _client(elsewhere).get("/work/investigations/").content.decode()
