@@ -18,7 +18,7 @@ from claimwise.core.admin import BackOfficeModelAdmin, ReadOnlyModelAdmin
 from claimwise.core.errors import DomainError, ValidationFailed
 from claimwise.fraud import registry, rules, services
 from claimwise.fraud.facts import FRAUD_FACT_HELP, FRAUD_FACT_TYPES, expression_problem
-from claimwise.fraud.models import FraudModel, RedFlagRule, RiskAssessment, WatchListEntry
+from claimwise.fraud.models import FraudModel, RedFlagRule, RingAlert, RiskAssessment, WatchListEntry
 
 
 class RedFlagForm(forms.ModelForm):
@@ -146,3 +146,11 @@ class RiskAssessmentAdmin(ReadOnlyModelAdmin):
     list_filter = ["trigger"]
     search_fields = ["claim__number"]
     list_select_related = ["claim"]
+
+
+@admin.register(RingAlert)
+class RingAlertAdmin(ReadOnlyModelAdmin):
+    list_display = ["kind", "entity", "claimants", "claim_count", "first_seen", "last_seen", "updated_at"]
+    list_filter = ["kind"]
+    exclude = ["key"]  # the keyed hash means nothing to a reader; the masked entity is shown
+    raw_id_fields = ["claims"]

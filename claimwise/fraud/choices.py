@@ -26,3 +26,13 @@ class WatchKind(models.TextChoices):
     ID_HASH = "id_hash", _("ID number")
     ACCOUNT_HASH = "account_hash", _("Bank account")
     PLATE = "plate", _("Licence plate")
+
+
+class LinkKind(models.TextChoices):
+    """An entity two claims can share (link analysis, issue 6 item 4)."""
+
+    PHONE = "phone", _("Claimant's phone")
+    ACCOUNT = "account", _("Payee bank account")
+    PLATE = "plate", _("Licence plate")
+    ADDRESS = "address", _("Claimant's address")
+    DOCUMENT = "document", _("Document file")
