@@ -27,6 +27,7 @@ from claimwise.fraud.models import (
     InvestigationNote,
     InvestigationTask,
     RedFlagRule,
+    RingAlert,
     RiskAssessment,
     WarningAlert,
     WatchListEntry,
@@ -240,3 +241,11 @@ class InvestigationCaseAdmin(ReadOnlyModelAdmin):
     search_fields = ["claim__number"]
     list_select_related = ["claim", "assignee"]
     inlines = [InvestigationTaskInline, InvestigationNoteInline]
+
+
+@admin.register(RingAlert)
+class RingAlertAdmin(ReadOnlyModelAdmin):
+    list_display = ["kind", "entity", "claimants", "claim_count", "first_seen", "last_seen", "updated_at"]
+    list_filter = ["kind"]
+    exclude = ["key"]  # the keyed hash means nothing to a reader; the masked entity is shown
+    raw_id_fields = ["claims"]

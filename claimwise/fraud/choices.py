@@ -57,3 +57,13 @@ class CaseOutcome(models.TextChoices):
     CONFIRMED_FRAUD = "confirmed_fraud", _("Confirmed fraud")
     NOT_FRAUD = "not_fraud", _("Not fraud")
     INCONCLUSIVE = "inconclusive", _("Inconclusive")
+
+
+class LinkKind(models.TextChoices):
+    """An entity two claims can share (link analysis, issue 6 item 4)."""
+
+    PHONE = "phone", _("Claimant's phone")
+    ACCOUNT = "account", _("Payee bank account")
+    PLATE = "plate", _("Licence plate")
+    ADDRESS = "address", _("Claimant's address")
+    DOCUMENT = "document", _("Document file")

@@ -16,12 +16,14 @@ from claimwise.fraud.choices import (
     CaseStatus,
     CatastropheKind,
     Dimension,
+    LinkKind,
     Measure,
     ModelScope,
     ModelStatus,
     RuleStatus,
     WatchKind,
 )
+from claimwise.policies.models import Customer
 from claimwise.process.models import localized
 
 
@@ -310,3 +312,56 @@ class InvestigationNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class LinkKey(models.Model):
+    """One entity a claim shares with others (link analysis): the claimant's phone and address, the
+    payee account, the plate, a document's file. Values are keyed hashes (documents: their SHA-256),
+    so the index of the graph is never a copy of the personal data it links (PIPL); the payee
+    account is encrypted with a random IV on the claim and could not be compared otherwise.
+    Indexed by (kind, key): a claim's neighbourhood is one lookup per entity, never a graph scan."""
+
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="link_keys", db_index=False, verbose_name=_("claim")
+    )
+    claimant = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("claimant")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=LinkKind.choices)
+    key = models.CharField(_("keyed hash"), max_length=64)
+    at = models.DateTimeField(_("claim reported at"))
+
+    class Meta:
+        verbose_name = _("link key")
+        verbose_name_plural = _("link keys")
+        constraints = [models.UniqueConstraint(fields=["claim", "kind", "key"], name="fraud_linkkey_claim_kind_key")]
+        # Distinct claimants of an entity are counted from the index alone.
+        indexes = [models.Index(fields=["kind", "key", "claimant"], name="fraud_linkkey_entity")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.kind}:{self.key[:12]}"
+
+
+class RingAlert(models.Model):
+    """A ring: one entity (a payee account, a phone, a plate, a document) on the claims of several
+    unrelated claimants. One row per entity, raised again as the ring grows (never duplicated)."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=LinkKind.choices)
+    key = models.CharField(_("keyed hash"), max_length=64)
+    entity = models.CharField(_("entity (masked)"), max_length=40)
+    claims = models.ManyToManyField(Claim, related_name="ring_alerts", verbose_name=_("claims"))
+    claimants = models.PositiveIntegerField(_("distinct claimants"))
+    claim_count = models.PositiveIntegerField(_("claims"))
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
+    raised_at = models.DateTimeField(_("raised at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        verbose_name = _("ring alert")
+        verbose_name_plural = _("ring alerts")
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="fraud_ringalert_kind_key")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.entity}: {self.claimants}"

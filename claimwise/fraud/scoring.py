@@ -4,8 +4,8 @@ one 0–1 score with the top reasons in Chinese and English, stored with its ver
 Each component is evidence in [0, 1]; they are combined as independent evidence (noisy-OR):
 score = 1 − (1 − rules)(1 − model)(1 − network). The rules' part is itself the noisy-OR of the
 weights of the flags that fired. The model's part is its lift above the base rate it learnt, so an
-ordinary claim adds nothing. The network part is 0 until link analysis exists (issue 6, item 4):
-it is recorded as not computed, never as a guessed number.
+ordinary claim adds nothing. The network part is the noisy-OR of the weights of the rings the claim
+is in (link analysis, issue 6 item 4, `fraud.links`): 0 for a claim that shares nothing unusual.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from claimwise.claims.models import Claim
 from claimwise.fraud.choices import ModelScope
 from claimwise.fraud.facts import FRAUD_FACT_HELP, FraudFacts, compiled, fraud_facts
+from claimwise.fraud.links import Ring, claim_entities, network_score, ring_reason, rings_of
 from claimwise.fraud.models import FraudModel, RedFlagRule, RiskAssessment
 from claimwise.fraud.rules import active_rules, render
 
@@ -128,10 +129,24 @@ def configured() -> bool:
     return bool(active_rules()) or _platform_model() is not None
 
 
+def _ring_reason(ring: Ring) -> dict[str, Any]:
+    return {
+        "kind": "network",
+        "code": f"ring-{ring.kind}",
+        "weight": ring.weight,
+        "text": _both(lambda language: ring_reason(ring)),
+    }
+
+
 def evaluate(
-    claim: Claim, *, documents: tuple[str, ...] | None = None, partners: tuple[int, ...] | None = None
+    claim: Claim,
+    *,
+    documents: tuple[str, ...] | None = None,
+    partners: tuple[int, ...] | None = None,
+    rings: list[Ring] | None = None,
 ) -> Score:
-    """Score a claim without storing anything."""
+    """Score a claim without storing anything. `rings`: the claim's rings when the caller has just
+    found them (the report path), else they are read (one statement)."""
     facts = fraud_facts(claim, documents=documents, partners=partners)
     rules = active_rules()
     fired: list[RedFlagRule] = [r for r in rules if compiled(r.expression).matches(facts)]
@@ -143,16 +158,19 @@ def evaluate(
     model, model_reasons = _model_part(facts)
     reasons += model_reasons
     model_score = model["score"] if model else 0.0
-    network_score = 0.0
-    total = 1.0 - (1.0 - rules_score) * (1.0 - model_score) * (1.0 - network_score)
+    if rings is None:
+        rings = rings_of(claim, claim_entities(claim, documents=documents))
+    network = network_score(rings)
+    reasons += [_ring_reason(r) for r in rings]
+    total = 1.0 - (1.0 - rules_score) * (1.0 - model_score) * (1.0 - network)
     reasons.sort(key=lambda r: -r["weight"])
     version_of_rules = rules_version(rules)
     components: dict[str, Any] = {
         "rules": {"score": round(rules_score, 4), "fired": [r.code for r in fired], "version": version_of_rules},
         "model": model,
-        "network": {"score": 0.0, "computed": False},
+        "network": {"score": network, "computed": True, "rings": [r.as_json() for r in rings]},
     }
-    version = f"rules-{version_of_rules}+model-{model['version'] if model else 'none'}+network-none"
+    version = f"rules-{version_of_rules}+model-{model['version'] if model else 'none'}+network-v1"
     return Score(_q(total), version, components, reasons[:TOP_REASONS], facts.known())
 
 
@@ -163,13 +181,14 @@ def claim_score(
     at: dt.datetime,
     documents: tuple[str, ...] | None = None,
     partners: tuple[int, ...] | None = None,
+    rings: list[Ring] | None = None,
 ) -> RiskAssessment | None:
     """Score a claim, store the assessment and write `Claim.risk_score` (read by straight-through
     review). Runs inside the claim's transaction. Nothing happens while the company has neither an
     active red-flag rule nor an active platform model: there is nothing to score with."""
     if not configured():
         return None
-    result = evaluate(claim, documents=documents, partners=partners)
+    result = evaluate(claim, documents=documents, partners=partners, rings=rings)
     assessment = RiskAssessment.objects.create(
         claim=claim,
         score=result.score,

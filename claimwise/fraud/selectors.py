@@ -3,7 +3,9 @@ reader's scope (a claim out of scope is not found, so ids reveal nothing)."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from claimwise.accounts.choices import STAFF_ROLES
 from claimwise.accounts.models import User
@@ -11,12 +13,15 @@ from claimwise.claims.models import Claim
 from claimwise.claims.selectors import claim_get, claim_queryset
 from claimwise.core.errors import NotFound, PermissionDenied
 from claimwise.fraud.choices import CaseOutcome, CaseStatus
+from claimwise.fraud.links import claim_entities
 from claimwise.fraud.models import (
     FraudModel,
     InvestigationCase,
     InvestigationNote,
     InvestigationTask,
+    LinkKey,
     RedFlagRule,
+    RingAlert,
     RiskAssessment,
 )
 
@@ -99,3 +104,69 @@ def training_labels() -> list[tuple[int, int]]:
     for claim_id, outcome in rows:
         last[claim_id] = outcome
     return [(claim_id, LABELS[o]) for claim_id, o in sorted(last.items()) if o in LABELS]
+
+
+NEIGHBOURS_SHOWN = 50  # linked claims listed per entity; the counts are exact
+
+
+@dataclass(frozen=True)
+class Link:
+    """One entity of a claim and the other claims that share it."""
+
+    kind: str  # "claimant" or a LinkKind
+    entity: str  # masked
+    claims: list[tuple[int, str]]  # (id, number) of the other claims, oldest first, up to NEIGHBOURS_SHOWN
+    claimants: int  # distinct claimants of those claims
+
+
+def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
+    """A claim's neighbourhood in the link graph (staff, within scope): its claimant's other claims
+    and, per shared entity, other claimants' claims holding it. Indexed look-ups only: the claimant's claims
+    by `claimant_id`, the entities' claims by the link index (kind, key)."""
+    claim, _ = claim_risk(claim_id, user=user)
+    links: list[Link] = []
+    own = list(
+        Claim.objects.filter(claimant_id=claim.claimant_id)
+        .exclude(pk=claim.pk)
+        .order_by("reported_at", "pk")
+        .values_list("pk", "number")[:NEIGHBOURS_SHOWN]
+    )
+    if own:
+        links.append(Link("claimant", claim.claimant.name, [(pk, number or "") for pk, number in own], 1))
+    found = {(e.kind, e.key): e for e in claim_entities(claim)}
+    if not found:
+        return claim, links
+    match = Q()
+    for kind, key in found:
+        match |= Q(kind=kind, key=key)
+    per: dict[tuple[str, str], list[tuple[int, str, int]]] = {}
+    rows = (
+        LinkKey.objects.filter(match)
+        .exclude(claimant_id=claim.claimant_id)  # the claimant's own claims are listed once, above
+        .order_by("kind", "key", "at", "claim_id")
+        .values_list("kind", "key", "claim_id", "claim__number", "claimant_id")
+    )
+    for kind, key, other, number, claimant in rows[: NEIGHBOURS_SHOWN * len(found)]:
+        per.setdefault((kind, key), []).append((other, number or "", claimant))
+    for (kind, key), entity in found.items():
+        shared = per.get((kind, key))
+        if shared:
+            links.append(
+                Link(
+                    kind,
+                    entity.shown,
+                    [(pk, number) for pk, number, _c in shared[:NEIGHBOURS_SHOWN]],
+                    len({c for _p, _n, c in shared}),
+                )
+            )
+    return claim, links
+
+
+def ring_alert_list(*, user: User, claim_id: int | None = None) -> QuerySet[RingAlert]:
+    """Ring alerts, newest change first; with `claim_id`, the rings that claim is in (in scope)."""
+    _staff(user)
+    alerts = RingAlert.objects.order_by("-updated_at", "-pk")
+    if claim_id is not None:
+        claim, _ = claim_risk(claim_id, user=user)
+        alerts = alerts.filter(claims=claim)
+    return alerts

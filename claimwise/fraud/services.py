@@ -1,18 +1,22 @@
-"""Writes of the fraud app that are not rules or models: the watch list."""
+"""Writes of the fraud app that are not rules or models: the watch list, the link index and ring
+alerts."""
 
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claimwise.accounts.models import User
 from claimwise.claims.fnol import normalise_account
+from claimwise.claims.models import Claim
 from claimwise.core.audit import audit_record, snapshot
 from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import ValidationFailed
 from claimwise.fraud.choices import WatchKind
-from claimwise.fraud.models import WatchListEntry
+from claimwise.fraud.links import RING_CLAIMS_KEPT, Entity, Ring
+from claimwise.fraud.models import LinkKey, RingAlert, WatchListEntry
 
 
 def watch_value(kind: str, raw: str) -> str:
@@ -65,3 +69,83 @@ def watchlist_remove(*, actor: User | None, entry_id: int) -> None:
     entry.active = False
     entry.save(update_fields=["active"])
     audit_record(actor=actor, action="fraud.watch_remove", obj=entry, before=before, after=snapshot(entry))
+
+
+def links_record(*, claim: Claim, found: list[Entity], new: bool = False) -> None:
+    """Keep a claim's entries in the link index equal to its entities (derived data, not audited:
+    it is recomputed from the claim). Runs inside the claim's transaction, from the claim-change
+    tracker, without a savepoint of its own (the report path is counted statement by statement).
+    `new`: the claim was just reported and has no entries yet."""
+    wanted = {(e.kind, e.key) for e in found}
+    have: set[tuple[str, str]] = set()
+    if not new:
+        have = set(LinkKey.objects.filter(claim_id=claim.pk).values_list("kind", "key"))
+    stale = have - wanted
+    if stale:
+        match = Q()
+        for kind, key in stale:
+            match |= Q(kind=kind, key=key)
+        LinkKey.objects.filter(match, claim_id=claim.pk).delete()
+    if wanted - have:
+        LinkKey.objects.bulk_create(
+            [
+                LinkKey(claim_id=claim.pk, claimant_id=claim.claimant_id, kind=kind, key=key, at=claim.reported_at)
+                for kind, key in sorted(wanted - have)
+            ],
+            ignore_conflicts=True,
+        )
+
+
+@transaction.atomic
+def ring_alerts_raise(*, actor: User | None, claim: Claim, rings: list[Ring]) -> list[RingAlert]:
+    """Raise or update one alert per ring the claim is in: unique per kind and entity, so raising
+    again only brings the counts, the last report and the claims listed up to date."""
+    now = timezone.now()
+    alerts: list[RingAlert] = []
+    for ring in rings:
+        alert = RingAlert.objects.select_for_update().filter(kind=ring.kind, key=ring.key).first()
+        before = snapshot(alert) if alert is not None else None
+        if alert is None:
+            try:
+                with transaction.atomic():
+                    alert = RingAlert.objects.create(
+                        kind=ring.kind,
+                        key=ring.key,
+                        entity=ring.entity,
+                        claimants=ring.claimants,
+                        claim_count=ring.claims,
+                        first_seen=ring.first_seen,
+                        last_seen=ring.last_seen,
+                        raised_at=now,
+                        updated_at=now,
+                    )
+            except IntegrityError:  # raised at the same moment by another claim of the ring
+                alert = RingAlert.objects.select_for_update().get(kind=ring.kind, key=ring.key)
+                before = snapshot(alert)
+        if before is not None:
+            changed = (alert.claimants, alert.claim_count) != (ring.claimants, ring.claims) or (
+                alert.last_seen < ring.last_seen or alert.first_seen > ring.first_seen
+            )
+            if not changed and alert.claims.filter(pk=claim.pk).exists():
+                alerts.append(alert)
+                continue
+            alert.claimants, alert.claim_count = ring.claimants, ring.claims
+            alert.first_seen = min(alert.first_seen, ring.first_seen)
+            alert.last_seen = max(alert.last_seen, ring.last_seen)
+            alert.updated_at = now
+            alert.save(update_fields=["claimants", "claim_count", "first_seen", "last_seen", "updated_at"])
+        members = list(
+            LinkKey.objects.filter(kind=ring.kind, key=ring.key)
+            .order_by("at", "claim_id")
+            .values_list("claim_id", flat=True)[:RING_CLAIMS_KEPT]
+        )
+        alert.claims.add(claim.pk, *members)
+        audit_record(
+            actor=actor,
+            action="fraud.ring_raise" if before is None else "fraud.ring_update",
+            obj=alert,
+            before=before,
+            after=snapshot(alert),
+        )
+        alerts.append(alert)
+    return alerts

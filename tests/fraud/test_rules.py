@@ -156,8 +156,8 @@ def test_score_stored_with_version_components_and_reasons_in_both_languages(worl
     claim = report(world, policy=fresh, incident_at=timezone.now() - dt.timedelta(hours=1))
     stored = RiskAssessment.objects.get(claim=claim)
     assert stored.trigger == "submitted"
-    assert stored.version.startswith("rules-") and "+model-none+network-none" in stored.version
-    assert stored.components["network"] == {"score": 0.0, "computed": False}
+    assert stored.version.startswith("rules-") and stored.version.endswith("+model-none+network-v1")
+    assert stored.components["network"] == {"score": 0.0, "computed": True, "rings": []}
     assert stored.components["model"] is None
     assert stored.score == Decimal("0.250")
     claim.refresh_from_db()

@@ -1,0 +1,189 @@
+"""Link analysis (issue 6, item 4): rings across unrelated claimants raise one alert each and make
+the network part of the risk score; a claim that shares nothing unusual scores as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from claimwise.claims.fnol import Payee, claim_submit
+from claimwise.claims.models import Claim
+from claimwise.claims.services import document_upload
+from claimwise.fraud.links import claim_entities, normalise_address, rings_of
+from claimwise.fraud.models import LinkKey, RingAlert, RiskAssessment
+from claimwise.fraud.scoring import evaluate, reason_texts
+from claimwise.fraud.selectors import claim_links, ring_alert_list
+from claimwise.fraud.services import ring_alerts_raise
+from tests import factories
+from tests.process.test_materials import png
+
+pytestmark = pytest.mark.usefixtures("presets")
+ACCOUNT = "6222020200112233445"
+
+
+def unrelated_policy() -> Any:
+    """A policy of a new claimant, with no plate (so only what the test shares links claims)."""
+    return factories.policy_from(holder=factories.customer(), starts=timezone.now() - dt.timedelta(days=100))
+
+
+def report(actor: Any, policy: Any, account: str | None = None) -> Claim:
+    return claim_submit(
+        actor=actor,
+        policy_number=policy.number,
+        incident_at=timezone.now() - dt.timedelta(hours=2),
+        incident_place="北京",
+        loss_type="collision",
+        claimed_amount="3000",
+        payee=Payee(name="张伟", account=account, bank_name="ICBC") if account else None,
+    ).claim
+
+
+def latest(claim: Claim) -> RiskAssessment:
+    return RiskAssessment.objects.filter(claim=claim).order_by("-at", "-pk").first()
+
+
+def test_one_payee_account_across_three_claimants_is_a_ring(world: dict[str, Any]) -> None:
+    handler = world["handler"]
+    first = report(handler, unrelated_policy(), ACCOUNT)
+    second = report(handler, unrelated_policy(), ACCOUNT)
+    assert not RingAlert.objects.exists()  # two claimants: not a ring
+    assert latest(second).components["network"] == {"score": 0.0, "computed": True, "rings": []}
+
+    third = report(handler, unrelated_policy(), "6222 0202 0011 2233 445")  # the same account, spaced
+    alert = RingAlert.objects.get()
+    assert (alert.kind, alert.claimants, alert.claim_count) == ("account", 3, 3)
+    assert alert.entity == "***************3445" and ACCOUNT not in alert.key
+    assert set(alert.claims.values_list("pk", flat=True)) == {first.pk, second.pk, third.pk}
+    assert alert.first_seen == first.reported_at and alert.last_seen == third.reported_at
+
+    stored = latest(third)
+    network = stored.components["network"]
+    assert network["computed"] is True and network["score"] == 0.5
+    assert network["rings"] == [{"kind": "account", "entity": alert.entity, "claimants": 3, "claims": 3, "weight": 0.5}]
+    assert stored.version.endswith("+model-none+network-v1")
+    assert stored.score >= Decimal("0.5")
+    assert "the payee account is also used by 2 other claimants" in reason_texts(stored.reasons, "en")
+    ring_reason = next(r for r in stored.reasons if r["kind"] == "network")
+    assert ring_reason["code"] == "ring-account" and set(ring_reason["text"]) == {"zh-hans", "en"}
+    assert ring_reason["text"]["zh-hans"]
+    # The earlier claims are in the ring too, the next time they are scored.
+    assert evaluate(first).components["network"]["score"] == 0.5
+    assert [a.pk for a in ring_alert_list(user=world["supervisor"], claim_id=first.pk)] == [alert.pk]
+
+
+def test_a_fourth_claimant_grows_the_ring_and_its_weight(world: dict[str, Any]) -> None:
+    for _ in range(3):
+        report(world["handler"], unrelated_policy(), ACCOUNT)
+    fourth = report(world["handler"], unrelated_policy(), ACCOUNT)
+    alert = RingAlert.objects.get()
+    assert (alert.claimants, alert.claim_count, alert.claims.count()) == (4, 4, 4)
+    assert latest(fourth).components["network"]["score"] == 0.6
+    assert "the payee account is also used by 3 other claimants" in reason_texts(latest(fourth).reasons, "en")
+
+
+def test_one_claimant_with_many_claims_is_not_a_ring(world: dict[str, Any]) -> None:
+    policy = unrelated_policy()
+    for _ in range(4):
+        claim = report(world["handler"], policy, ACCOUNT)
+    assert not RingAlert.objects.exists()
+    assert latest(claim).components["network"]["score"] == 0.0
+
+
+def test_one_plate_on_claims_of_three_claimants(world: dict[str, Any]) -> None:
+    # The factory's motor policies all insure 京A12345, each for a new holder.
+    claims = [report(world["handler"], factories.policy()) for _ in range(3)]
+    alert = RingAlert.objects.get()
+    assert (alert.kind, alert.claimants, alert.entity) == ("plate", 3, "京A****5")
+    network = latest(claims[-1]).components["network"]
+    assert network["score"] == 0.3 and network["rings"][0]["kind"] == "plate"
+    assert "the vehicle is also on claims of 2 other claimants" in reason_texts(latest(claims[-1]).reasons, "en")
+
+
+def test_one_document_on_claims_of_two_claimants(world: dict[str, Any]) -> None:
+    data = png()
+    a, b = report(world["handler"], unrelated_policy()), report(world["handler"], unrelated_policy())
+    for claim in (a, b):
+        document_upload(
+            actor=world["handler"],
+            claim_id=claim.pk,
+            doc_type="damage_photo",
+            stream=io.BytesIO(data),
+            original_name="a.png",
+            size=len(data),
+        )
+    alert = RingAlert.objects.get()
+    assert (alert.kind, alert.claimants) == ("document", 2)
+    assert latest(b).components["network"]["rings"][0]["kind"] == "document"
+
+
+def test_unrelated_claims_score_nothing_for_the_network(world: dict[str, Any]) -> None:
+    claims = [report(world["handler"], unrelated_policy(), f"62220202001122334{i:02d}") for i in range(3)]
+    assert not RingAlert.objects.exists()
+    for claim in claims:
+        assert latest(claim).components["network"] == {"score": 0.0, "computed": True, "rings": []}
+        assert not [r for r in latest(claim).reasons if r["kind"] == "network"]
+
+
+def test_alerts_are_idempotent(world: dict[str, Any]) -> None:
+    claims = [report(world["handler"], unrelated_policy(), ACCOUNT) for _ in range(3)]
+    alert = RingAlert.objects.get()
+    rings = rings_of(claims[0], claim_entities(claims[0]))
+    for _ in range(2):
+        ring_alerts_raise(actor=None, claim=claims[0], rings=rings)
+    # A rescoring (a document added) raises the same ring again.
+    document_upload(
+        actor=world["handler"],
+        claim_id=claims[1].pk,
+        doc_type="damage_photo",
+        stream=io.BytesIO(png()),
+        original_name="a.png",
+        size=10,
+    )
+    again = RingAlert.objects.get()
+    assert again.pk == alert.pk and (again.claimants, again.claim_count, again.claims.count()) == (3, 3, 3)
+    assert LinkKey.objects.filter(claim=claims[1], kind="account").count() == 1
+
+
+def test_a_normal_claim_scores_as_before(world: dict[str, Any]) -> None:
+    """The presets' rules alone: the network adds nothing to a claim in no ring."""
+    fresh = factories.policy_from(holder=world["holder"], starts=timezone.now() - dt.timedelta(days=6, hours=3))
+    claim = report(world["handler"], fresh)
+    stored = latest(claim)
+    assert stored.score == Decimal("0.250")  # the early-claim flag, as before link analysis
+    assert stored.components["rules"]["score"] == 0.25
+    assert stored.components["network"]["score"] == 0.0
+
+
+def test_neighbourhood(world: dict[str, Any]) -> None:
+    handler = world["handler"]
+    policy = unrelated_policy()
+    mine = report(handler, policy, ACCOUNT)
+    again = report(handler, policy)
+    other = report(handler, unrelated_policy(), ACCOUNT)
+    _claim, links = claim_links(mine.pk, user=world["supervisor"])
+    by_kind = {link.kind: link for link in links}
+    assert by_kind["claimant"].claims == [(again.pk, again.number)]
+    assert by_kind["account"].claims == [(other.pk, other.number)] and by_kind["account"].claimants == 1
+    assert "phone" not in by_kind  # each claimant has their own phone
+
+
+def test_addresses_are_normalised() -> None:
+    assert normalise_address("北京市 朝阳区，建国路88号") == normalise_address("北京市朝阳区建国路８８号")
+
+
+def test_the_migration_backfills_the_link_index(world: dict[str, Any]) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    claim = report(world["handler"], unrelated_policy(), ACCOUNT)
+    before = set(LinkKey.objects.values_list("claim_id", "kind", "key"))
+    LinkKey.objects.all().delete()
+    importlib.import_module("claimwise.fraud.migrations.0004_links").backfill(apps, None)
+    assert set(LinkKey.objects.values_list("claim_id", "kind", "key")) == before
+    assert {k for c, k, _ in before if c == claim.pk} == {"phone", "account"}
