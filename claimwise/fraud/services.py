@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from claimwise.accounts.models import User
 from claimwise.claims.fnol import normalise_account
 from claimwise.claims.models import Claim
+from claimwise.core import rows
 from claimwise.core.audit import audit_record, snapshot
 from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import ValidationFailed
@@ -87,13 +88,14 @@ def links_record(*, claim: Claim, found: list[Entity], new: bool = False) -> Non
             match |= Q(kind=kind, key=key)
         LinkKey.objects.filter(match, claim_id=claim.pk).delete()
     if wanted - have:
-        LinkKey.objects.bulk_create(
-            [
-                LinkKey(claim_id=claim.pk, claimant_id=claim.claimant_id, kind=kind, key=key, at=claim.reported_at)
-                for kind, key in sorted(wanted - have)
-            ],
-            ignore_conflicts=True,
-        )
+        keys = [
+            LinkKey(claim_id=claim.pk, claimant_id=claim.claimant_id, kind=kind, key=key, at=claim.reported_at)
+            for kind, key in sorted(wanted - have)
+        ]
+        if new:
+            rows.insert_many(keys)  # the report path: a statement built once (core.rows)
+        else:
+            LinkKey.objects.bulk_create(keys, ignore_conflicts=True)
 
 
 @transaction.atomic
