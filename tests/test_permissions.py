@@ -101,6 +101,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/claims/{claim_id}/risk"):                 (403, 404, 200, 404, 200, 200, 200, 200, 403, 404, 200),
     ("GET", "/fraud/models"):                           (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     ("GET", "/fraud/rules"):                            (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/fraud/ring-alerts"):                      (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
+    ("GET", "/fraud/warnings"):                         (403, 403, 200, 200, 200, 200, 200, 200, 403, 403, 200),
     # Investigations (SIU): staff read cases of claims in scope; supervisors and compliance open and
     # close them; tasks and notes also by the case's investigator (none here). A case out of scope
     # is not found; a customer or partner in scope is refused.
@@ -356,6 +358,8 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, Callable[[World], Any]]] = {
     ("GET", "/claims/{claim_id}/risk"): ("reported", lambda w: None),
     ("GET", "/fraud/models"): (None, lambda w: None),
     ("GET", "/fraud/rules"): (None, lambda w: None),
+    ("GET", "/fraud/ring-alerts"): (None, lambda w: None),
+    ("GET", "/fraud/warnings"): (None, lambda w: None),
     ("GET", "/fraud/cases"): (None, lambda w: None),
     ("GET", "/fraud/cases/{case_id}"): (None, lambda w: None),
     ("POST", "/fraud/cases"): (None, lambda w: {"claim_id": w.claims["reported"], "reason": "线索"}),

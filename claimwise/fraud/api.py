@@ -12,8 +12,9 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from claimwise.accounts.models import User
+from claimwise.claims.selectors import claim_queryset
 from claimwise.fraud import investigations, selectors
-from claimwise.fraud.models import InvestigationCase
+from claimwise.fraud.models import InvestigationCase, WarningAlert
 from claimwise.fraud.scoring import reason_texts
 
 router = Router(tags=["fraud"])
@@ -297,3 +298,73 @@ def case_note_add(request: HttpRequest, case_id: int, payload: NoteIn) -> Status
     user = _user(request)
     investigations.case_note_add(actor=user, case_id=case_id, text=payload.text)
     return Status(201, _detail(case_id, user))
+
+
+class RingAlertOut(Schema):
+    kind: str
+    entity: str = Field(description="the shared entity, masked")
+    claimants: int
+    claim_count: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    claims: list[str] = Field(description="numbers of the ring's claims the caller may see")
+
+
+@router.get("/fraud/ring-alerts", response={200: list[RingAlertOut], **ERRORS}, summary="Rings found by link analysis")
+def ring_alerts(request: HttpRequest) -> list[dict[str, Any]]:
+    """Rings with at least one claim in the caller's scope; only those claims are named."""
+    user = _user(request)
+    visible = claim_queryset(user)
+    out = []
+    for alert in selectors.ring_alert_list(user=user).filter(claims__in=visible).distinct()[:200]:
+        numbers = list(alert.claims.filter(pk__in=visible.values("pk")).values_list("number", flat=True))
+        out.append(
+            {
+                "kind": alert.kind,
+                "entity": alert.entity,
+                "claimants": alert.claimants,
+                "claim_count": alert.claim_count,
+                "first_seen": alert.first_seen,
+                "last_seen": alert.last_seen,
+                "claims": numbers,
+            }
+        )
+    return out
+
+
+class WarningOut(Schema):
+    day: dt.date
+    measure: str
+    dimension: str
+    key: str
+    value: Decimal
+    expected_value: Decimal
+    upper_limit: Decimal
+    expected: bool = Field(description="inside a declared catastrophe")
+    claim_count: int
+    history: list[tuple[str, float]] = Field(description="the daily series behind the alert, the day last")
+
+
+@router.get("/fraud/warnings", response={200: list[WarningOut], **ERRORS}, summary="Early-warning alerts")
+def warnings(request: HttpRequest, expected: bool | None = None) -> list[dict[str, Any]]:
+    """Frequency and severity above their control limits, newest first (`expected=false`: only the
+    ones no declared catastrophe explains)."""
+    selectors.rule_list(user=_user(request))  # staff only
+    qs = WarningAlert.objects.order_by("-day", "-pk")
+    if expected is not None:
+        qs = qs.filter(expected=expected)
+    return [
+        {
+            "day": a.day,
+            "measure": a.measure,
+            "dimension": a.dimension,
+            "key": a.key,
+            "value": a.value,
+            "expected_value": a.expected_value,
+            "upper_limit": a.upper_limit,
+            "expected": a.expected,
+            "claim_count": len(a.claim_ids),
+            "history": [tuple(p) for p in a.history],
+        }
+        for a in qs[:200]
+    ]

@@ -187,3 +187,15 @@ def test_the_migration_backfills_the_link_index(world: dict[str, Any]) -> None:
     importlib.import_module("claimwise.fraud.migrations.0004_links").backfill(apps, None)
     assert set(LinkKey.objects.values_list("claim_id", "kind", "key")) == before
     assert {k for c, k, _ in before if c == claim.pk} == {"phone", "account"}
+
+
+def test_ring_and_early_warning_alerts_over_the_api(world: dict[str, Any], api_client: Any) -> None:
+    handler = world["handler"]
+    claims = [report(handler, unrelated_policy(), ACCOUNT) for _ in range(3)]
+    body = api_client.as_user(world["supervisor"]).get("/api/v1/fraud/ring-alerts").json()
+    assert [(a["kind"], a["claimants"]) for a in body] == [("account", 3)]
+    assert sorted(body[0]["claims"]) == sorted(c.number for c in claims) and ACCOUNT not in str(body)
+    elsewhere = factories.user("supervisor", branch=factories.branch("SH"))
+    assert api_client.as_user(elsewhere).get("/api/v1/fraud/ring-alerts").json() == []  # no claim of theirs
+    assert api_client.as_user(world["customer"]).get("/api/v1/fraud/ring-alerts").status_code == 403
+    assert api_client.as_user(world["supervisor"]).get("/api/v1/fraud/warnings?expected=false").json() == []
