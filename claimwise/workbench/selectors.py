@@ -351,7 +351,8 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
 
 
 def _risk_view(claim: Claim) -> dict[str, Any] | None:
-    """The claim's latest fraud risk assessment, its reasons in the reader's language (one query)."""
+    """The claim's latest fraud risk assessment with its reasons in the reader's language, and the
+    rings it is in (two queries, only for a scored claim)."""
     assessment = RiskAssessment.objects.filter(claim_id=claim.pk).order_by("-at", "-pk").first()
     if assessment is None:
         return None
@@ -359,7 +360,8 @@ def _risk_view(claim: Claim) -> dict[str, Any] | None:
     reasons = [
         r.get("text", {}).get(language) or next(iter(r.get("text", {}).values()), "") for r in assessment.reasons
     ]
-    return {"assessment": assessment, "reasons": [r for r in reasons if r]}
+    rings = list(claim.ring_alerts.order_by("-claimants", "kind"))  # the rings found by link analysis
+    return {"assessment": assessment, "reasons": [r for r in reasons if r], "rings": rings}
 
 
 def alerts_for(user: User, *, limit: int = 20) -> list[Any]:

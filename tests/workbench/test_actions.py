@@ -430,3 +430,28 @@ def test_the_investigation_queue_lists_open_cases_in_scope(office: dict[str, Any
     assert page.status_code == 200 and claim.number in html and "同一账户多人收款" in html
     elsewhere = factories.user(Role.SUPERVISOR, branch=factories.branch("SH"))
     assert claim.number not in _client(elsewhere).get("/work/investigations/").content.decode()
+
+
+def test_the_risk_card_names_the_rings_a_claim_is_in(office: dict[str, Any]) -> None:
+    from claimwise.claims.fnol import Payee, claim_submit
+    from claimwise.fraud.rules import presets_install
+
+    presets_install(actor=None)
+    made = []
+    for _ in range(3):
+        holder = factories.customer()
+        policy = factories.policy_from(holder=holder, starts=timezone.now() - timezone.timedelta(days=100))
+        made.append(
+            claim_submit(
+                actor=office["li"],
+                policy_number=policy.number,
+                incident_at=timezone.now() - timezone.timedelta(hours=2),
+                incident_place="北京",
+                loss_type="collision",
+                claimed_amount="3000",
+                payee=Payee(name="张伟", account="6222020200112233445", bank_name="ICBC"),
+            ).claim
+        )
+    html = _client(office["li"]).get(f"/work/claims/{made[-1].pk}/").content.decode()
+    section = html[html.index('id="risk"') :]
+    assert "3445" in section and "6222020200112233445" not in section and "3 claimants" in section

@@ -23,8 +23,8 @@ TEAM_QUERIES = 10
 # remaining limit, process row and definition, map steps and clocks, clocks, materials, step and its
 # checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
 # Since: messages with the customer, step names of the deadlines, notifications (+1 for their attempts
-# when there are any), the latest risk assessment.
-CLAIM_QUERIES = 22
+# when there are any), the latest risk assessment and the rings the claim is in.
+CLAIM_QUERIES = 23
 
 
 def _client(user: Any) -> Client:
