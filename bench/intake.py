@@ -44,6 +44,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.server import free_port, launch, stop_server  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/claimwise_bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 API = "/api/v1/claims"
@@ -237,12 +240,6 @@ def count_queries(submitter: Submitter, verbose: bool) -> int:
 # --- the server -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(args: argparse.Namespace, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     cmd = ["web"] if args.server == "web" else ["serve", "--no-worker"]
     cmd += ["--port", str(port), "--workers", str(args.workers)]
@@ -251,40 +248,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str], port: int, log: 
     print(
         f"server: claimwise {' '.join(cmd)}" + (f" with CLAIMWISE_WEB_THREADS={args.threads}" if args.threads else "")
     )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "claimwise.cli", *cmd],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as one, with its workers
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    stop_server(proc)
-    sys.exit(f"server did not start within 60 s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+    return launch(cmd, env, port, log)
 
 
 # --- CPU accounting from /proc ------------------------------------------------------------------

@@ -44,7 +44,6 @@ import random
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -54,6 +53,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.server import free_port, launch, stop_server  # noqa: E402
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/claimwise_bench_pages"
 PASSWORD = "Bench-pages-2026!"  # noqa: S105  (the bench's own accounts, in its own database)
 HANDLER, SUPERVISOR = "bench-handler", "bench-supervisor"
@@ -792,49 +794,10 @@ def explain(who: str, tab: str, q: str = "") -> None:
 # --- the server -------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(args: argparse.Namespace, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     cmd = ["web", "--port", str(port), "--workers", str(args.workers), "--threads", str(args.threads)]
     print(f"server: claimwise {' '.join(cmd)} (production settings)")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "claimwise.cli", *cmd],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as one, with its workers
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    stop_server(proc)
-    sys.exit(f"server did not start within 60 s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+    return launch(cmd, env, port, log)
 
 
 def load() -> str:
