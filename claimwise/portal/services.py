@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import IO, Any
 
-import phonenumbers
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -36,7 +35,7 @@ from claimwise.notifications.choices import Channel, Event
 from claimwise.notifications.services import customer_recipient, messages_queue
 from claimwise.policies.models import Customer, Policy
 from claimwise.policies.services import customer_account_link
-from claimwise.policies.validators import clean_id_number
+from claimwise.policies.validators import clean_id_number, clean_mobile
 from claimwise.portal.models import ClaimDraft, OneTimeCode
 from claimwise.workbench.selectors import lockout_until
 from claimwise.workbench.services import sign_in_cleared, sign_in_failed, sign_in_succeeded
@@ -54,13 +53,11 @@ DRAFT_FIELDS = (
 
 
 def e164(mobile: str) -> str | None:
+    """The mobile number as customers' records keep it (E.164), or None when it is not one."""
     try:
-        number = phonenumbers.parse(mobile.strip(), "CN")
-    except phonenumbers.NumberParseException:
+        return clean_mobile(mobile.strip())
+    except ValueError:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def masked_mobile(mobile: str) -> str:

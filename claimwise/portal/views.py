@@ -28,6 +28,7 @@ from claimwise.claims.models import Claim
 from claimwise.claims.services import claim_message_send, claim_withdraw, document_upload
 from claimwise.core.errors import DomainError, NotFound
 from claimwise.core.forms import show_errors
+from claimwise.core.htmx import page_redirect
 from claimwise.portal import selectors, services
 from claimwise.portal.forms import (
     MAX_FILES,
@@ -54,9 +55,7 @@ def customer_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not selectors.is_customer(request.user):
             if getattr(request, "htmx", False):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = reverse("portal:sign_in")
-                return response
+                return page_redirect(request, reverse("portal:sign_in"))
             return redirect_to_login(request.get_full_path(), reverse("portal:sign_in"))
         try:
             answer = view(request, *args, **kwargs)
@@ -66,15 +65,6 @@ def customer_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         return answer
 
     return wrapper
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a success: a redirect, which htmx (forms sent with upload progress) follows as a page."""
-    if getattr(request, "htmx", False):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -229,7 +219,7 @@ def report(request: HttpRequest, policy_number: str) -> HttpResponse:
         if request.POST.get("action") == "save":
             services.draft_save(actor=user, policy_number=policy.number, data=request.POST.dict())
             messages.success(request, _("Draft saved. You can finish it later from “My claims”."))
-            return _go(request, reverse("portal:claims"))
+            return page_redirect(request, reverse("portal:claims"))
         uploads = _uploads(request, doc_types)
         if len(uploads) > MAX_FILES:
             form.add_error(None, _("Send at most %(n)d files at once.") % {"n": MAX_FILES})
@@ -253,7 +243,7 @@ def report(request: HttpRequest, policy_number: str) -> HttpResponse:
             except DomainError as exc:
                 show_errors(form, exc)
             else:
-                return _go(request, reverse("portal:reported", args=[claim.pk]))
+                return page_redirect(request, reverse("portal:reported", args=[claim.pk]))
         status = 422
     context = {
         "policy": policy,
@@ -344,7 +334,7 @@ def claim_upload(request: HttpRequest, claim_id: int) -> HttpResponse:
             show_errors(form, exc)
         else:
             messages.success(request, _("Thank you, we received your documents."))
-            return _go(request, reverse("portal:claim", args=[claim_id]))
+            return page_redirect(request, reverse("portal:claim", args=[claim_id]))
     return _claim_page_with(request, claim_id, 422, upload_form=form)
 
 

@@ -33,6 +33,7 @@ from claimwise.accounts.models import User
 from claimwise.claims.models import Claim
 from claimwise.core.errors import DomainError, NotFound, ValidationFailed
 from claimwise.core.forms import show_errors
+from claimwise.core.htmx import page_redirect
 from claimwise.workbench import actions, forms, selectors, services, supervision
 from claimwise.workbench.forms import QueueFilterForm, SavedViewForm, SignInForm, TokenForm
 
@@ -56,9 +57,7 @@ def staff_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespo
             if user.is_authenticated:
                 logout(request)
             if getattr(request, "htmx", False):
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = reverse("workbench:login")
-                return response
+                return page_redirect(request, reverse("workbench:login"))
             return redirect_to_login(request.get_full_path(), reverse("workbench:login"))
         answer = view(request, *args, **kwargs)
         add_never_cache_headers(answer)  # personal data: never from a shared cache or the back button
@@ -346,7 +345,7 @@ def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
     if action is None:
         # Not offered (any more): the claim moved on, or this user may not do it.
         messages.error(request, _("This action is not available on the claim now."))
-        return _to_claim(claim, htmx)
+        return _to_claim(request, claim)
     form = _action_form(request, action, claim, bound=request.method == "POST")
     if request.method == "POST" and form.is_valid():
         try:
@@ -355,7 +354,7 @@ def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
             show_errors(form, exc)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": action.label})
-            return _to_claim(claim, htmx, anchor={"message": "#messages", "note": "#notes"}.get(key, ""))
+            return _to_claim(request, claim, anchor={"message": "#messages", "note": "#notes"}.get(key, ""))
     status = 422 if request.method == "POST" else 200
     if htmx:
         fragment = {**context, "action": action, "form": form, "inline": action.key in INLINE}
@@ -363,13 +362,8 @@ def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
     return render(request, "workbench/claim.html", _with_form(context, action, form), status=status)
 
 
-def _to_claim(claim: Claim, htmx: bool, anchor: str = "") -> HttpResponse:
-    url = reverse("workbench:claim", args=[claim.pk]) + anchor
-    if htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+def _to_claim(request: HttpRequest, claim: Claim, anchor: str = "") -> HttpResponse:
+    return page_redirect(request, reverse("workbench:claim", args=[claim.pk]) + anchor)
 
 
 @staff_view
