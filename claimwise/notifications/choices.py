@@ -30,6 +30,7 @@ class Event(models.TextChoices):
     DEADLINE_AT_RISK = "deadline_at_risk", _("Statutory deadline at risk")
     DEADLINE_BREACHED = "deadline_breached", _("Statutory deadline missed")
     ONE_TIME_CODE = "one_time_code", _("One-time code (sign-up, password reset)")
+    CONTACT_CHANGED = "contact_changed", _("Contact details changed")
     STAFF_WARNING = "staff_warning", _("Staff: deadline at risk")
     STAFF_BREACH = "staff_breach", _("Staff: deadline breached")
     STAFF_ESCALATION = "staff_escalation", _("Staff: escalation")

@@ -137,4 +137,15 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
             "Your code is {{ code }}, valid for {{ minutes }} minutes. Never share it: our staff will never ask for it.",
         ),
     },
+    Event.CONTACT_CHANGED: {
+        ZH: (
+            "您的联系方式已更改",
+            "{{ name }}您好，您在我们这里登记的{{ what }}已改为 {{ new }}。如非您本人操作，请立即致电我们。",
+        ),
+        EN: (
+            "Your contact details were changed",
+            "Hello {{ name }}, the {{ what }} we have for you is now {{ new }}. If you did not make this change, "
+            "call us at once.",
+        ),
+    },
 }

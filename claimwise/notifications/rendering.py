@@ -37,6 +37,8 @@ CONTEXT_HELP: dict[str, Any] = {
     "note": gettext_lazy("staff: the assignment's note"),
     "code": gettext_lazy("a one-time code (sign-up, password reset)"),
     "minutes": gettext_lazy("how many minutes the code is valid"),
+    "what": gettext_lazy("the contact detail that changed (mobile number, email address)"),
+    "new": gettext_lazy("the new mobile number or email address, masked"),
 }
 
 SAMPLE: dict[str, Any] = {
@@ -58,6 +60,8 @@ SAMPLE: dict[str, Any] = {
     "note": "",
     "code": "123456",
     "minutes": 10,
+    "what": "mobile number",
+    "new": "+86138****5678",
 }
 
 

@@ -144,3 +144,34 @@ def customer_account_link(*, actor: User | None, customer: Customer, user: User)
     customer.save(update_fields=["user", "updated_at"])
     audit_record(actor=actor, action="customer.link_account", obj=customer, before=before, after={"user": user.pk})
     return customer
+
+
+@transaction.atomic
+def customer_contact_change(
+    *, actor: User | None, customer_id: int, phone: str | None = None, email: str | None = None
+) -> Customer:
+    """A customer's new mobile number or email address. A mobile is also how a customer signs in, so
+    one already used by another customer's account is refused (it would sign in to either)."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    before = snapshot(customer, ["phone", "email"])
+    if phone is not None:
+        try:
+            phone = clean_mobile(phone)
+        except ValueError as exc:
+            raise ValidationFailed({"phone": str(exc)}) from exc
+        taken = Customer.objects.filter(phone=phone, user__isnull=False).exclude(pk=customer.pk).exists()
+        if taken:
+            raise ValidationFailed({"phone": _("This mobile number is used by another account.")})
+        customer.phone = phone
+    if email is not None:
+        customer.email = email.strip().lower()
+    _full_clean(customer)
+    customer.save(update_fields=["phone", "email", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="customer.contact_change",
+        obj=customer,
+        before=before,
+        after=snapshot(customer, ["phone", "email"]),
+    )
+    return customer

@@ -124,6 +124,39 @@ class CodePasswordForm(forms.Form):
         return data
 
 
+class ContactForm(forms.Form):
+    """A new mobile number or email address, with the password again."""
+
+    value = forms.CharField(max_length=254)
+    password = forms.CharField(label=_("Your password"), strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["value"]
+        if kind == "mobile":
+            field.label = _("New mobile number")
+            field.widget.attrs.update(autocomplete="tel", inputmode="tel", autofocus=True)
+        else:
+            field.label = _("New email address")
+            field.widget = forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        self.fields["password"].widget.attrs.update(autocomplete="current-password")
+
+    # The services name the field by what it is; the form has one value field.
+    service_fields = {"mobile": "value", "email": "value"}
+
+
+class CodeForm(forms.Form):
+    code = forms.RegexField(
+        label=_("The 6-digit code we sent you"),
+        regex=r"^\s*\d{6}\s*$",
+        error_messages={"invalid": _("Enter the 6 digits of the code.")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(autocomplete="one-time-code", inputmode="numeric", autofocus=True)
+
+
 class PreferenceForm(forms.Form):
     channels = forms.MultipleChoiceField(
         label=_("Tell me about my claims by"), required=False, widget=forms.CheckboxSelectMultiple

@@ -26,18 +26,22 @@ class ClaimDraft(models.Model):
 
 
 class OneTimeCode(models.Model):
-    """A code sent to a customer's mobile to prove it is theirs (sign-up, password reset). Only its
-    keyed hash is kept; it expires, allows a few tries, and works once."""
+    """A code sent to a customer's mobile to prove it is theirs (sign-up, password reset), or to a new
+    mobile number or email address the customer wants us to use (`address`). Only its keyed hash is
+    kept; it expires, allows a few tries, and works once."""
 
     class Purpose(models.TextChoices):
         SIGN_UP = "sign_up", _("Sign-up")
         RESET = "reset", _("Password reset")
+        MOBILE = "mobile", _("New mobile number")
+        EMAIL = "email", _("New email address")
 
     purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
     phone = models.CharField(_("mobile phone"), max_length=20)
     customer = models.ForeignKey(
         "policies.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
     )
+    address = models.CharField(_("new address"), max_length=254, blank=True)
     code_hash = models.CharField(_("code (keyed hash)"), max_length=64)
     created_at = models.DateTimeField(_("created at"))
     expires_at = models.DateTimeField(_("expires at"))

@@ -23,7 +23,7 @@ from claimwise.core.choices import LineOfBusiness
 from claimwise.core.errors import NotFound
 from claimwise.policies.models import Customer, Policy
 from claimwise.policies.selectors import policy_scope
-from claimwise.portal.models import ClaimDraft
+from claimwise.portal.models import ClaimDraft, OneTimeCode
 from claimwise.process.choices import ClockKind
 from claimwise.process.clocks import ClockView, claim_clock_views
 from claimwise.process.materials import materials_checklist
@@ -208,3 +208,8 @@ def _promises(definition: ProcessDefinition) -> list[str]:
         % {"hours": definition.forced_registration_hours}
     )
     return out
+
+
+def pending_contact(customer: Customer, code_id: int) -> OneTimeCode | None:
+    """The code sent to a new address of the customer's (for the page that asks for it)."""
+    return OneTimeCode.objects.filter(pk=code_id, customer=customer).first()

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -32,9 +33,9 @@ from claimwise.core.audit import audit_record, snapshot
 from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from claimwise.notifications.choices import Channel, Event
-from claimwise.notifications.services import customer_recipient, messages_queue
+from claimwise.notifications.services import customer_recipient, enabled_channels, messages_queue
 from claimwise.policies.models import Customer, Policy
-from claimwise.policies.services import customer_account_link
+from claimwise.policies.services import customer_account_link, customer_contact_change
 from claimwise.policies.validators import clean_id_number, clean_mobile
 from claimwise.portal.models import ClaimDraft, OneTimeCode
 from claimwise.workbench.selectors import lockout_until
@@ -213,15 +214,26 @@ def _policyholder(id_number: str, mobile: str) -> Customer | None:
 
 
 @transaction.atomic
-def code_send(*, purpose: str, customer: Customer, now: dt.datetime | None = None) -> OneTimeCode:
-    """A fresh code to the customer's mobile (and email, when they have one), through the
-    notification outbox in this transaction. At most one a minute."""
+def code_send(
+    *,
+    purpose: str,
+    customer: Customer,
+    now: dt.datetime | None = None,
+    to: tuple[str, str] | None = None,
+    field: str = "mobile",
+) -> OneTimeCode:
+    """A fresh code to the customer's mobile (and email, when they have one), or only `to`
+    (channel, address: a new address the customer must prove is theirs), through the notification
+    outbox in this transaction. At most one a minute."""
     now = now or timezone.now()
     recent = OneTimeCode.objects.filter(purpose=purpose, phone=customer.phone, created_at__gt=now - CODE_GAP)
     if recent.exists():
-        raise ValidationFailed({"mobile": _("A code was sent less than a minute ago. Wait a moment, then ask again.")})
+        raise ValidationFailed({field: _("A code was sent less than a minute ago. Wait a moment, then ask again.")})
     recipient = customer_recipient(customer)
-    addresses = {c: a for c, a in recipient.addresses.items() if c in (Channel.SMS, Channel.EMAIL)}
+    if to is None:
+        addresses = {c: a for c, a in recipient.addresses.items() if c in (Channel.SMS, Channel.EMAIL)}
+    else:
+        addresses = {to[0]: to[1]} if to[0] in enabled_channels() else {}
     if not addresses:
         raise DomainError(
             _("We cannot send you a code: no text message or email service is set up. Please call us."),
@@ -232,6 +244,7 @@ def code_send(*, purpose: str, customer: Customer, now: dt.datetime | None = Non
         purpose=purpose,
         phone=customer.phone,
         customer=customer,
+        address=to[1] if to else "",
         code_hash="",
         created_at=now,
         expires_at=now + dt.timedelta(minutes=CODE_MINUTES),
@@ -251,11 +264,15 @@ def code_send(*, purpose: str, customer: Customer, now: dt.datetime | None = Non
 
 
 @transaction.atomic
-def _code_try(purpose: str, phone: str, code: str, now: dt.datetime) -> tuple[OneTimeCode | None, str]:
-    """The attempt is counted even when it fails (so this commits; the caller raises)."""
+def _code_try(
+    purpose: str, phone: str, code: str, now: dt.datetime, *, customer_id: int | None = None
+) -> tuple[OneTimeCode | None, str]:
+    """The attempt is counted even when it fails (so this commits; the caller raises). Codes for a
+    new address are the customer's own: found by customer, not by number."""
+    mine: dict[str, Any] = {"customer_id": customer_id} if customer_id is not None else {"phone": phone}
     row = (
         OneTimeCode.objects.select_for_update()
-        .filter(purpose=purpose, phone=phone, used_at__isnull=True)
+        .filter(purpose=purpose, used_at__isnull=True, **mine)
         .order_by("-created_at", "-pk")
         .first()
     )
@@ -334,3 +351,70 @@ def reset_finish(*, mobile: str, code: str, password: str) -> User:
         user_set_password(actor=user, user=user, password=password)
         sign_in_cleared(name=throttle_name(mobile))
     return user
+
+
+# --- a new mobile number or email address -----------------------------------------------------------
+
+CONTACT_FIELD: dict[str, str] = {OneTimeCode.Purpose.MOBILE: "mobile", OneTimeCode.Purpose.EMAIL: "email"}
+
+
+def contact_change_start(*, actor: User, customer: Customer, purpose: str, value: str, password: str) -> OneTimeCode:
+    """Step 1 of a new mobile or email: the password again (a phone left unlocked is not enough),
+    then a code to the NEW address, which proves it is the customer's. Nothing changes yet."""
+    field = CONTACT_FIELD[purpose]
+    if not actor.check_password(password):
+        raise ValidationFailed({"password": _("The password is not correct.")})
+    if purpose == OneTimeCode.Purpose.MOBILE:
+        try:
+            value = clean_mobile(value)
+        except ValueError as exc:
+            raise ValidationFailed({field: str(exc)}) from exc
+        if value == customer.phone:
+            raise ValidationFailed({field: _("This is already the mobile number we have.")})
+        if Customer.objects.filter(phone=value, user__isnull=False).exclude(pk=customer.pk).exists():
+            raise ValidationFailed({field: _("This mobile number is used by another account.")})
+        to = (Channel.SMS, value)
+    else:
+        value = value.strip().lower()
+        try:
+            validate_email(value)
+        except DjangoValidationError as exc:
+            raise ValidationFailed({field: _("Enter a valid email address.")}) from exc
+        if value == customer.email.lower():
+            raise ValidationFailed({field: _("This is already the email address we have.")})
+        to = (Channel.EMAIL, value)
+    return code_send(purpose=purpose, customer=customer, to=to, field=field)
+
+
+def contact_change_finish(*, actor: User, customer: Customer, purpose: str, code: str) -> Customer:
+    """Step 2: the code sent to the new address makes it the customer's; the old one is told, so a
+    change the customer did not make does not go unnoticed."""
+    row, problem = _code_try(purpose, "", code, timezone.now(), customer_id=customer.pk)
+    if row is None:
+        raise ValidationFailed({"code": problem})
+    with transaction.atomic():
+        old = customer_recipient(customer)
+        mobile = purpose == OneTimeCode.Purpose.MOBILE
+        changed = customer_contact_change(
+            actor=actor,
+            customer_id=customer.pk,
+            phone=row.address if mobile else None,
+            email=None if mobile else row.address,
+        )
+        shown = masked_address(row)
+        messages_queue(
+            event=Event.CONTACT_CHANGED,
+            claim=None,
+            recipients=[replace(old, key=f"contact{row.pk}")],
+            context=lambda: {"what": _("mobile number") if mobile else _("email address"), "new": shown},
+            key=f"contact:{row.pk}",
+        )
+    return changed
+
+
+def masked_address(row: OneTimeCode) -> str:
+    """The new address a code went to, masked: a mobile's middle digits, an email's name."""
+    if row.purpose == OneTimeCode.Purpose.MOBILE:
+        return masked_mobile(row.address)
+    name, _at, domain = row.address.partition("@")
+    return f"{name[:1]}•••@{domain}"

@@ -20,6 +20,8 @@ urlpatterns = [
     path("claims/<int:claim_id>/withdraw/", views.claim_withdraw_view, name="claim_withdraw"),
     path("policies/<str:policy_number>/report/", views.report, name="report"),
     path("account/notifications/", views.preferences, name="preferences"),
+    path("account/contact/<slug:kind>/", views.contact_change, name="contact_change"),
+    path("account/contact/<slug:kind>/code/", views.contact_code, name="contact_code"),
     path("guides/", views.guides, name="guides"),
     path("guides/<slug:line>/", views.guide, name="guide"),
 ]

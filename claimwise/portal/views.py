@@ -32,7 +32,9 @@ from claimwise.core.htmx import page_redirect
 from claimwise.portal import selectors, services
 from claimwise.portal.forms import (
     MAX_FILES,
+    CodeForm,
     CodePasswordForm,
+    ContactForm,
     MessageForm,
     MobileForm,
     PreferenceForm,
@@ -405,6 +407,77 @@ def preferences(request: HttpRequest) -> HttpResponse:
             return redirect("portal:preferences")
     context = {"form": form, "customer": customer}
     return render(request, "portal/preferences.html", context, status=422 if form.errors else 200)
+
+
+CONTACT_KINDS = {"mobile": "mobile", "email": "email"}  # URL word → OneTimeCode purpose
+
+
+def _contact_kind(kind: str) -> str:
+    if kind not in CONTACT_KINDS:
+        raise Http404
+    return CONTACT_KINDS[kind]
+
+
+@customer_view
+@never_cache
+@require_http_methods(["GET", "POST"])
+def contact_change(request: HttpRequest, kind: str) -> HttpResponse:
+    """A new mobile number or email address, step 1: the new address and the password; a code goes
+    to the new address."""
+    purpose = _contact_kind(kind)
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.customer_of(user)
+    if customer is None:
+        raise Http404
+    form = ContactForm(request.POST or None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = services.contact_change_start(
+                actor=user,
+                customer=customer,
+                purpose=purpose,
+                value=form.cleaned_data["value"],
+                password=form.cleaned_data["password"],
+            )
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            request.session[f"portal_contact_{kind}"] = row.pk
+            return redirect("portal:contact_code", kind=kind)
+    context = {"form": form, "kind": kind, "customer": customer}
+    return render(request, "portal/contact.html", context, status=422 if form.errors else 200)
+
+
+@customer_view
+@never_cache
+@require_http_methods(["GET", "POST"])
+def contact_code(request: HttpRequest, kind: str) -> HttpResponse:
+    """Step 2: the code from the new address; the old address is told of the change."""
+    purpose = _contact_kind(kind)
+    user: User = request.user  # type: ignore[assignment]
+    customer = selectors.customer_of(user)
+    pending = request.session.get(f"portal_contact_{kind}")
+    if customer is None or not pending:
+        return redirect("portal:contact_change", kind=kind)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_change_finish(
+                actor=user, customer=customer, purpose=purpose, code=form.cleaned_data["code"]
+            )
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            request.session.pop(f"portal_contact_{kind}", None)
+            if kind == "mobile":
+                messages.success(request, _("Your mobile number is changed. Sign in with it from now on."))
+            else:
+                messages.success(request, _("Your email address is changed."))
+            return redirect("portal:preferences")
+    row = selectors.pending_contact(customer, pending)
+    shown = "" if row is None else services.masked_address(row)
+    context = {"form": form, "kind": kind, "shown": shown}
+    return render(request, "portal/contact_code.html", context, status=422 if form.errors else 200)
 
 
 def guides(request: HttpRequest) -> HttpResponse:
