@@ -230,8 +230,20 @@ def _too_few(data: PlatformTable, folds: int) -> None:
 def splits(data: PlatformTable, folds: int) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
     """The rolling-origin folds: (train rows, validation rows, period start, period end)."""
     _too_few(data, folds)
-    result = time_folds(data.reported_at, folds, validate=data.labelled)
     y = data.table.y
+    # The first period (trained on, never validated) is an equal share of the labels, or longer
+    # until it holds INNER_FOLDS of each outcome: a first fold needs both to learn anything.
+    labelled = y[np.flatnonzero(data.labelled)]  # already in report-time order
+    seen = np.cumsum(labelled), np.cumsum(1 - labelled)
+    enough = int(np.argmax((seen[0] >= INNER_FOLDS) & (seen[1] >= INNER_FOLDS))) + 1
+    first = max(len(labelled) // (folds + 1), enough)
+    if len(labelled) - first < folds * 2:
+        raise TooFewLabels(
+            _("Too few investigation outcomes after the first %(n)d to validate over %(folds)d periods.")
+            % {"n": first, "folds": folds},
+            detail={"first": first},
+        )
+    result = time_folds(data.reported_at, folds, validate=data.labelled, first=first)
     for i, (train, valid, _start, _end) in enumerate(result, start=1):
         # Target encoding inside each fit cross-fits over INNER_FOLDS: as many of each class needed.
         learnt = int(y[train].sum())

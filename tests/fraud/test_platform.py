@@ -39,7 +39,8 @@ from claimwise.fraud.tasks import platform_retrain_task
 from claimwise.policies.models import Policy
 from tests import factories
 
-NOW = timezone.now().replace(microsecond=0)
+# A fixed time of day, so the incident hours (a feature) are the same in every run.
+NOW = (timezone.now() - dt.timedelta(days=1)).replace(hour=4, minute=0, second=0, microsecond=0)
 DAY = dt.timedelta(days=1)
 
 
@@ -123,6 +124,10 @@ def test_time_folds_never_train_on_later_claims() -> None:
     covered = np.concatenate([v for _t, v, _s, _e in folds])
     assert len(set(covered.tolist())) == len(covered)
     assert set(np.flatnonzero(labelled & (times >= folds[0][2])).tolist()) == set(covered.tolist())
+    # A longer first period (trained on only) when asked: the rest is still cut in equal periods.
+    longer = time_folds(times, 3, validate=labelled, first=60)
+    assert len(np.flatnonzero(labelled & (times < longer[0][2]))) >= 60
+    assert all(times[t].max() < times[v].min() for t, v, _s, _e in longer)
 
 
 def test_the_platform_model_learns_validates_forward_and_explains(book: Book) -> None:
@@ -157,7 +162,8 @@ def test_the_platform_model_learns_validates_forward_and_explains(book: Book) ->
     assert metrics["latest"]["roc_auc"] > 0.7 and metrics["mean"]["roc_auc"] > 0.75
     assert {"roc_auc", "pr_auc", "top10_recall"} <= set(metrics["latest"])
     assert first.model.data_fingerprint == data.table.fingerprint and first.model.trained_by == book.siu
-    assert {"days_since_inception", "amount_ratio"} & set(first.model.features)
+    # (amount and ratio say the same here: one cover limit for all)
+    assert {"days_since_inception", "amount_ratio", "claimed_amount"} & set(first.model.features)
 
     # The same labels again: same validation, equal figures, kept as a candidate.
     second = platform.train(actor=None)
@@ -220,6 +226,8 @@ def test_better_data_is_promoted_by_the_weekly_retraining(book: Book) -> None:
         platform.train(actor=None)
     with pytest.raises(CommandError, match="at least 40"):
         call_command("fraud", "train", "--platform", stdout=StringIO(), stderr=StringIO())
+    with pytest.raises(CommandError, match="give no --csv"):
+        call_command("fraud", "evaluate", "--platform", "--csv", "x.csv", stdout=StringIO())
     assert platform_retrain_task.call_local()["outcome"] == "skipped"  # fewer than 30 new labels
     with override_settings(CLAIMWISE_FRAUD_RETRAIN_LABELS=5):
         refused = platform_retrain_task.call_local()

@@ -62,6 +62,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
             if opts.get("platform"):
+                if opts.get("csv") or opts.get("label"):
+                    raise CommandError("--platform learns from the platform's claims: give no --csv or --label")
                 self._platform(opts)
                 return
             if opts["action"] in ("evaluate", "train") and not (opts.get("csv") and opts.get("label")):
