@@ -165,6 +165,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # investigation case, due this many working days after it opens. It never pauses the claim's clocks.
 CLAIMWISE_SIU_THRESHOLD = os.environ.get("CLAIMWISE_SIU_THRESHOLD", "0.7")
 CLAIMWISE_SIU_DAYS = int(os.environ.get("CLAIMWISE_SIU_DAYS", "10"))
+# The platform fraud model is retrained weekly once this many investigation outcomes (confirmed fraud
+# or not fraud) have closed since its last training (issue 6 item 2, fraud.platform.retrain).
+CLAIMWISE_FRAUD_RETRAIN_LABELS = int(os.environ.get("CLAIMWISE_FRAUD_RETRAIN_LABELS", "50"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -286,3 +286,30 @@ def cross_validate(
 
 def fit_all(table: Table, *, seed: int = SEED) -> TabularModel:
     return TabularModel.fit(table.columns, table.date_formats, table.values, table.y, np.arange(table.rows), seed=seed)
+
+
+def time_folds(
+    times: np.ndarray, folds: int, *, validate: np.ndarray | None = None, first: int | None = None
+) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+    """Rolling-origin (forward-chaining) folds over rows stamped with a time. The rows to validate on
+    (`validate`, default all), in time order, are cut into `folds + 1` consecutive periods: the first,
+    only ever trained on, holds `first` of them (default: an equal share), the others equal shares
+    of the rest. Fold i trains on every row strictly earlier than period i begins and validates on
+    the `validate` rows of period i, so a fold never learns from anything later than what it is
+    judged on. Rows with the same time always fall in the same period. Returns (train, validation,
+    period start, period end (inf for the last)) per fold."""
+    if folds < 1:
+        raise ValueError("at least 1 fold")
+    candidates = np.flatnonzero(np.ones(len(times), dtype=bool) if validate is None else validate)
+    first = len(candidates) // (folds + 1) if first is None else first
+    if first < 1 or len(candidates) - first < folds:
+        raise ValueError("fewer rows to validate on than periods")
+    ordered = candidates[np.argsort(times[candidates], kind="stable")]
+    starts = [float(times[ordered[0]])] + [float(times[b[0]]) for b in np.array_split(ordered[first:], folds)]
+    result: list[tuple[np.ndarray, np.ndarray, float, float]] = []
+    for i in range(1, folds + 1):
+        start, end = starts[i], starts[i + 1] if i < folds else float("inf")
+        train = np.flatnonzero(times < start)
+        valid = ordered[(times[ordered] >= start) & (times[ordered] < end)]
+        result.append((train, valid, start, end))
+    return result

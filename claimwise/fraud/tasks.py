@@ -1,6 +1,9 @@
-"""Fraud jobs: the daily early-warning pass (control limits per line and region)."""
+"""Fraud jobs: the daily early-warning pass (control limits per line and region) and the weekly
+retraining of the platform model when enough new investigation outcomes have arrived."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
@@ -13,3 +16,13 @@ def early_warning_task() -> None:
     # Yesterday, complete; one pass at a time across consumers.
     with lock_task("fraud.early_warning"):
         early_warning_run()
+
+
+@db_periodic_task(crontab(day_of_week="0", hour="3", minute="30"))
+def platform_retrain_task() -> dict[str, Any]:
+    # Sunday night, off peak; skipped (and logged) until CLAIMWISE_FRAUD_RETRAIN_LABELS new labels
+    # arrived, so running it twice trains once. The registry audits what it stores.
+    from claimwise.fraud.platform import retrain
+
+    with lock_task("fraud.platform_retrain"):
+        return retrain()
