@@ -178,16 +178,10 @@ def _rescore_enqueue(alert_id: int) -> None:
 
 
 def _rescore_after_commit(alert_id: int) -> None:
-    """Queue the rescoring once the ring's alert is committed (once per alert and transaction).
-    Robust: a queue that is down must not fail the report whose data is already committed."""
-    callback = partial(_rescore_enqueue, alert_id)
-    pending = transaction.get_connection().run_on_commit
-    if any(
-        isinstance(item[1], partial) and item[1].func is _rescore_enqueue and item[1].args == (alert_id,)
-        for item in pending
-    ):
-        return
-    transaction.on_commit(callback, robust=True)
+    """Queue the rescoring once the ring's alert is committed (a ring grows at most once per claim
+    change; a second job for the same ring finds nothing stale). Robust: a queue that is down must
+    not fail the report whose data is already committed."""
+    transaction.on_commit(partial(_rescore_enqueue, alert_id), robust=True)
 
 
 def ring_claims_rescore(alert_id: int) -> int:
