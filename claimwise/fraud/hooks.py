@@ -13,7 +13,7 @@ from claimwise.accounts.choices import Role
 from claimwise.claims.changes import ClaimChange, on_claim_change
 from claimwise.claims.models import Claim
 from claimwise.fraud.investigations import case_auto_open
-from claimwise.fraud.links import Partner, Ring, claim_entities, rings_of
+from claimwise.fraud.links import Partner, Ring, claim_entities, claim_partners, rings_of
 from claimwise.fraud.scoring import claim_score
 from claimwise.fraud.services import links_record, ring_alerts_raise
 
@@ -48,7 +48,7 @@ def claim_scored(change: ClaimChange) -> None:
         claim.__dict__[_RINGS] = ((change.kind, change.at), rings)
         claim_score(claim, trigger=change.kind, at=change.at, documents=(), partners=partners, rings=rings)
     else:
-        found = claim_entities(claim)
+        found = claim_entities(claim, partners=claim_partners(claim.pk))
         links_record(claim=claim, found=found)
         rings = rings_of(claim, found)
         claim.__dict__[_RINGS] = ((change.kind, change.at), rings)

@@ -123,15 +123,15 @@ def entities(
 
 
 def claim_entities(
-    claim: Claim, *, documents: tuple[str, ...] | None = None, partners: tuple[Partner, ...] | None = None
+    claim: Claim, *, documents: tuple[str, ...] | None = None, partners: Iterable[Partner] = ()
 ) -> list[Entity]:
-    """A claim's entities. `documents`: the files' SHA-256 when known (`()` at report time);
-    `partners`: the partners it is shared with when known (at report time, the reporting partner)."""
+    """A claim's entities. `documents`: the files' SHA-256 when known (`()` at report time).
+    `partners`: the partners it is shared with, never read here — a partner is in no ring, so
+    finding rings (scoring, in batch too) needs no look-up; where the whole neighbourhood counts
+    (the link index, the picture) pass `claim_partners(claim.pk)`, at report time the reporter's."""
     claimant = claim.claimant
     if documents is None:
         documents = tuple(Document.objects.filter(claim_id=claim.pk).values_list("sha256", flat=True).distinct())
-    if partners is None:
-        partners = tuple(claim_partners(claim.pk))
     return entities(
         phone=claimant.phone,
         address=claimant.address,

@@ -13,7 +13,7 @@ from claimwise.claims.models import Claim
 from claimwise.claims.selectors import claim_get, claim_queryset
 from claimwise.core.errors import NotFound, PermissionDenied
 from claimwise.fraud.choices import CaseOutcome, CaseStatus, LinkKind
-from claimwise.fraud.links import Entity, claim_entities
+from claimwise.fraud.links import Entity, claim_entities, claim_partners
 from claimwise.fraud.models import (
     FraudModel,
     InvestigationCase,
@@ -135,7 +135,7 @@ def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
     )
     if own:
         links.append(Link("claimant", claim.claimant.name, [(pk, number or "") for pk, number in own], 1))
-    entities = claim_entities(claim)
+    entities = claim_entities(claim, partners=claim_partners(claim.pk))
     found = {(e.kind, e.key): e for e in entities if e.kind != LinkKind.PARTNER}
     partners = [e for e in entities if e.kind == LinkKind.PARTNER]
     links += _links_of(claim, found)
