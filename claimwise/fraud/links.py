@@ -142,6 +142,12 @@ def claim_entities(
     )
 
 
+def ring_weight(kind: str, claimants: int) -> float:
+    """The weight of a ring of `claimants` distinct claimants on one entity of `kind`."""
+    extra = claimants - RING_MIN_CLAIMANTS[kind]
+    return round(min(RING_CAP, RING_WEIGHT[kind] + RING_STEP * max(0, extra)), 4)
+
+
 @dataclass(frozen=True)
 class Ring:
     kind: str
@@ -154,8 +160,7 @@ class Ring:
 
     @property
     def weight(self) -> float:
-        extra = self.claimants - RING_MIN_CLAIMANTS[self.kind]
-        return round(min(RING_CAP, RING_WEIGHT[self.kind] + RING_STEP * max(0, extra)), 4)
+        return ring_weight(self.kind, self.claimants)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -287,5 +292,6 @@ __all__ = [
     "normalise_plate",
     "partner_key",
     "ring_reason",
+    "ring_weight",
     "rings_of",
 ]

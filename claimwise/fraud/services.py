@@ -21,7 +21,7 @@ from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import ValidationFailed
 from claimwise.fraud.choices import WatchKind
 from claimwise.fraud.investigations import case_auto_open
-from claimwise.fraud.links import RING_CLAIMS_KEPT, Entity, Ring, claim_entities, rings_of
+from claimwise.fraud.links import RING_CLAIMS_KEPT, Entity, Ring, claim_entities, ring_weight, rings_of
 from claimwise.fraud.models import LinkKey, RingAlert, RiskAssessment, WatchListEntry
 from claimwise.fraud.scoring import claim_score
 
@@ -110,7 +110,9 @@ def links_record(*, claim: Claim, found: list[Entity], new: bool = False) -> Non
 def ring_alerts_raise(*, actor: User | None, claim: Claim, rings: list[Ring]) -> list[RingAlert]:
     """Raise or update one alert per ring the claim is in: unique per kind and entity, so raising
     again only brings the counts, the last report and the claims listed up to date. A ring that
-    forms or grows rescores its other open claims after the commit (`ring_claims_rescore`)."""
+    forms, or whose weight grows with its claimants, rescores its other open claims after the
+    commit (`ring_claims_rescore`); past the weight's cap more claims change no score, so a large
+    ring costs at most a handful of such jobs."""
     now = timezone.now()
     alerts: list[RingAlert] = []
     for ring in rings:
@@ -141,7 +143,7 @@ def ring_alerts_raise(*, actor: User | None, claim: Claim, rings: list[Ring]) ->
             if not changed and alert.claims.filter(pk=claim.pk).exists():
                 alerts.append(alert)
                 continue
-            grown = (ring.claimants, ring.claims) > (alert.claimants, alert.claim_count)
+            grown = ring.weight > ring_weight(alert.kind, alert.claimants)
             alert.claimants, alert.claim_count = ring.claimants, ring.claims
             alert.first_seen = min(alert.first_seen, ring.first_seen)
             alert.last_seen = max(alert.last_seen, ring.last_seen)

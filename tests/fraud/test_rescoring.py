@@ -105,6 +105,20 @@ def test_a_growing_ring_rescores_its_claims_with_the_new_weight(
     assert [RiskAssessment.objects.filter(claim=c, trigger="ring").count() for c in claims] == [2, 2, 1, 0]
 
 
+def test_past_the_weights_cap_a_growing_ring_rescores_nothing(
+    world: dict[str, Any], queue: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An account ring weighs 0.5 at three claimants and 0.9 (the cap) at seven: beyond, a new
+    claimant changes no earlier score, so no job runs — a large ring costs a handful of jobs."""
+    claims = [committed(django_capture_on_commit_callbacks, world["handler"]) for _ in range(7)]
+    assert latest(claims[0]).components["network"]["score"] == 0.9
+    rescored = RiskAssessment.objects.filter(trigger="ring").count()
+    assert RiskAssessment.objects.filter(claim=claims[0], trigger="ring").count() == 5  # at 3, 4, 5, 6, 7
+    committed(django_capture_on_commit_callbacks, world["handler"])
+    assert RiskAssessment.objects.filter(trigger="ring").count() == rescored
+    assert RingAlert.objects.get().claimants == 8
+
+
 def test_closed_and_withdrawn_claims_are_not_rescored(
     world: dict[str, Any], queue: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
