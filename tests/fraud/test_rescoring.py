@@ -156,3 +156,32 @@ def test_nothing_is_rescored_before_the_commit(world: dict[str, Any], queue: Any
 
 def test_the_job_is_retried_on_failure() -> None:
     assert ring_rescore_task.task_class.default_retries >= 1
+
+
+def test_the_commit_queues_one_job_that_a_worker_runs(
+    world: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """With the real queue (not immediate): the commit that forms the ring queues one job, and a
+    worker executing it rescores the earlier claims."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+    try:
+        first = committed(django_capture_on_commit_callbacks, world["handler"])
+        committed(django_capture_on_commit_callbacks, world["handler"])
+        assert HUEY.pending_count() == 0
+        committed(django_capture_on_commit_callbacks, world["handler"])
+        (job,) = HUEY.pending()
+        assert job.name.endswith("ring_rescore_task") and job.args == (RingAlert.objects.get().pk,)
+        assert not RiskAssessment.objects.filter(trigger="ring").exists()
+        job = HUEY.dequeue()
+        # As a worker would, except that the worker's closing of the connection after a job
+        # (djhuey's db_task outside immediate mode) would close the test's database.
+        HUEY.immediate = True
+        try:
+            HUEY.execute(job)
+        finally:
+            HUEY.immediate = False
+        assert latest(first).trigger == "ring" and latest(first).components["network"]["score"] == 0.5
+    finally:
+        HUEY.flush()
