@@ -34,7 +34,7 @@ from claimwise.accounts.services import token_create, token_revoke
 from claimwise.claims import services
 from claimwise.claims.models import Claim
 from claimwise.core.models import AuditEntry
-from claimwise.fraud.investigations import case_open
+from claimwise.fraud.investigations import case_open, case_task_add
 from claimwise.policies.models import Customer, Policy
 from claimwise.process.presets import preset_document, presets_install
 from claimwise.process.services import rule_save
@@ -112,6 +112,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/fraud/cases/{case_id}/close"):           (403, 404, 403, 404, 403, 200, 200, 403, 403, 404, 403),
     ("POST", "/fraud/cases/{case_id}/tasks"):           (403, 404, 403, 404, 403, 201, 201, 403, 403, 404, 403),
     ("POST", "/fraud/cases/{case_id}/notes"):           (403, 404, 403, 404, 403, 201, 201, 403, 403, 404, 403),
+    ("POST", "/fraud/cases/{case_id}/assign"):          (403, 404, 403, 404, 403, 200, 200, 403, 403, 404, 403),
+    ("POST", "/fraud/tasks/{task_id}/done"):            (403, 404, 403, 404, 403, 200, 200, 403, 403, 404, 403),
     ("POST", "/process/claims/{claim_id}/materials-notice"): (403, 404, 200, 404, 403, 200, 403, 403, 403, 404, 403),
     # Without a process definition the claim's step has no checklist: allowed roles get 422.
     ("POST", "/process/claims/{claim_id}/checks"):      (403, 404, 422, 404, 422, 422, 403, 403, 403, 404, 403),
@@ -164,6 +166,7 @@ class World:
     document_id: int = 0  # on claims["reported"]
     rule_id: int = 0  # a draft auto-review rule
     case_id: int = 0  # an open investigation of claims["registered"]
+    task_id: int = 0  # an open task of that investigation
     clients: dict[tuple[str, bool], Client] = field(default_factory=dict)
 
     def client(self, role: str, *, enforce_csrf_checks: bool = False) -> Client:
@@ -275,6 +278,7 @@ def _build() -> World:
     ).pk
     world.rule_id = rule_save(actor=None, data={**RULE, "code": "glass-draft"}).pk
     world.case_id = case_open(actor=users["sup"], claim_id=world.claims["registered"], reason="抽查").pk
+    world.task_id = case_task_add(actor=users["sup"], case_id=world.case_id, text="走访修理厂").pk
     return world
 
 
@@ -366,6 +370,8 @@ REQUESTS: dict[tuple[str, str], tuple[str | None, Callable[[World], Any]]] = {
     ("POST", "/fraud/cases/{case_id}/close"): (None, lambda w: {"outcome": "not_fraud", "note": "无欺诈"}),
     ("POST", "/fraud/cases/{case_id}/tasks"): (None, lambda w: {"text": "走访修理厂"}),
     ("POST", "/fraud/cases/{case_id}/notes"): (None, lambda w: {"text": "记录"}),
+    ("POST", "/fraud/cases/{case_id}/assign"): (None, lambda w: {"assignee_id": w.users["hdl"].pk}),
+    ("POST", "/fraud/tasks/{task_id}/done"): (None, lambda w: {}),
     ("POST", "/process/rules"): (None, lambda w: RULE),
     ("PUT", "/process/rules/{rule_id}"): (None, lambda w: {**RULE, "code": "glass-small", "status": "active"}),
     ("POST", "/process/rules/dry-run"): (None, lambda w: {"line": "motor", "expression": RULE["expression"]}),
@@ -395,6 +401,7 @@ def _url(world: World, path: str, state: str | None) -> str:
         definition_id=definition_id,
         rule_id=world.rule_id,
         case_id=world.case_id,
+        task_id=world.task_id,
     )
 
 

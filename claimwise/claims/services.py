@@ -501,18 +501,12 @@ def claim_share(*, actor: User, claim_id: int, partner: PartnerOrganization, not
         claim=claim, partner=partner, defaults={"shared_by": actor, "shared_at": timezone.now()}
     )
     if created:
-        ClaimEvent.objects.create(
-            claim=claim,
-            kind="shared",
-            at=share.shared_at,
-            actor=actor,
-            from_status=claim.status,
-            to_status=claim.status,
-            note=note,
-            data={"partner": partner.pk},
-            visible_to_customer=False,
+        # A change like a note's, so the apps that follow claims learn of it (fraud links the partner).
+        _event, change = _side_event(
+            claim, "shared", actor, share.shared_at, note=note, data={"partner": partner.pk}, visible=False
         )
         audit_record(actor=actor, action="claim.share", obj=share, after=snapshot(share))
+        react(change)
     return share
 
 

@@ -197,6 +197,10 @@ class NoteIn(Schema):
     text: str
 
 
+class AssignIn(Schema):
+    assignee_id: int | None = Field(description="an active staff member; null takes the case back")
+
+
 def _name(user: User | None) -> str | None:
     return user.get_username() if user is not None else None
 
@@ -300,6 +304,28 @@ def case_note_add(request: HttpRequest, case_id: int, payload: NoteIn) -> Status
     return Status(201, _detail(case_id, user))
 
 
+@router.post(
+    "/fraud/cases/{int:case_id}/assign",
+    response={200: CaseDetailOut, **ERRORS, 409: dict, 422: dict},
+    summary="Give an investigation to an investigator",
+)
+def case_assign(request: HttpRequest, case_id: int, payload: AssignIn) -> dict[str, Any]:
+    user = _user(request)
+    investigations.case_assign(actor=user, case_id=case_id, assignee_id=payload.assignee_id)
+    return _detail(case_id, user)
+
+
+@router.post(
+    "/fraud/tasks/{int:task_id}/done",
+    response={200: CaseDetailOut, **ERRORS, 409: dict, 422: dict},
+    summary="Mark an investigation task done",
+)
+def case_task_done(request: HttpRequest, task_id: int) -> dict[str, Any]:
+    user = _user(request)
+    task = investigations.case_task_done(actor=user, task_id=task_id)
+    return _detail(task.case_id, user)
+
+
 class RingAlertOut(Schema):
     kind: str
     entity: str = Field(description="the shared entity, masked")
@@ -335,8 +361,9 @@ def ring_alerts(request: HttpRequest) -> list[dict[str, Any]]:
 class WarningOut(Schema):
     day: dt.date
     measure: str
-    dimension: str
-    key: str
+    dimension: str = Field(description="line, region, provider or repair_shop")
+    key: str = Field(description="the line, the region or the partner's code")
+    label: str = Field(description="the partner's name (providers and repair shops)")
     value: Decimal
     expected_value: Decimal
     upper_limit: Decimal
@@ -359,6 +386,7 @@ def warnings(request: HttpRequest, expected: bool | None = None) -> list[dict[st
             "measure": a.measure,
             "dimension": a.dimension,
             "key": a.key,
+            "label": a.label,
             "value": a.value,
             "expected_value": a.expected_value,
             "upper_limit": a.upper_limit,

@@ -36,6 +36,8 @@ class Measure(models.TextChoices):
 class Dimension(models.TextChoices):
     LINE = "line", _("Line of business")
     REGION = "region", _("Region")
+    PROVIDER = "provider", _("Hospital or provider")
+    REPAIR_SHOP = "repair_shop", _("Repair shop")
 
 
 class CatastropheKind(models.TextChoices):
@@ -67,3 +69,4 @@ class LinkKind(models.TextChoices):
     PLATE = "plate", _("Licence plate")
     ADDRESS = "address", _("Claimant's address")
     DOCUMENT = "document", _("Document file")
+    PARTNER = "partner", _("Partner (hospital, repair shop, assessor)")

@@ -1,6 +1,7 @@
 """Link analysis (issue 6, item 4): claims joined by what they share — the claimant, the claimant's
-phone and address, the payee bank account, the vehicle's plate, a document's file — and the rings
-that sharing reveals, which raise alerts and make the network part of the risk score.
+phone and address, the payee bank account, the vehicle's plate, a document's file, a partner the
+claim is shared with (hospital, repair shop, assessor) — and the rings that sharing reveals, which
+raise alerts and make the network part of the risk score.
 
 The graph is never walked whole. Each claim's entities are written once to `LinkKey` (keyed hashes,
 indexed by kind and key), and a claim's rings are one aggregate statement over the index entries of
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from claimwise.claims.fnol import normalise_account
-from claimwise.claims.models import Claim, Document
+from claimwise.claims.models import Claim, ClaimShare, Document
 from claimwise.core import rows
 from claimwise.core.crypto import keyed_hash, mask
 from claimwise.fraud.choices import LinkKind
@@ -37,7 +38,9 @@ RING_MIN_CLAIMANTS: dict[str, int] = {
     LinkKind.DOCUMENT: 2,
 }
 # The weight of a ring at its threshold, growing by RING_STEP per further claimant up to RING_CAP.
-# A shared address is linked (a family, a dormitory) but is not a ring on its own.
+# A shared address is linked (a family, a dormitory) but is not a ring on its own; nor is a partner:
+# a hospital or a repair shop serves many unrelated claimants by its nature (its abnormal share of
+# flagged claims is the provider red flag's business, `facts.provider_flagged_share`).
 RING_WEIGHT: dict[str, float] = {
     LinkKind.ACCOUNT: 0.5,
     LinkKind.PHONE: 0.35,
@@ -65,13 +68,43 @@ def normalise_address(value: str) -> str:
 class Entity:
     kind: str
     key: str  # keyed hash (documents: the file's SHA-256)
-    shown: str  # masked, for people
+    shown: str  # masked, for people; a partner's name (not personal data)
+    detail: str = ""  # a partner's kind (PartnerKind value)
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A partner a claim is shared with. At report time only the id is known (and needed: the index
+    holds the key alone); the name and kind are read where the entity is shown."""
+
+    pk: int
+    name: str = ""
+    kind: str = ""
+
+
+def partner_key(partner_id: int) -> str:
+    """A partner's key in the index: its id, keyed like every other entity (stable across renames)."""
+    return keyed_hash(f"partner:{partner_id}")
+
+
+def claim_partners(claim_id: int) -> list[Partner]:
+    """The partners a claim is shared with (the same `ClaimShare` rows the provider red flag reads)."""
+    rows = ClaimShare.objects.filter(claim_id=claim_id).order_by("partner_id")
+    return [
+        Partner(pk, name, kind) for pk, name, kind in rows.values_list("partner_id", "partner__name", "partner__kind")
+    ]
 
 
 def entities(
-    *, phone: str = "", address: str = "", account: str | None = None, plate: str = "", documents: Iterable[str] = ()
+    *,
+    phone: str = "",
+    address: str = "",
+    account: str | None = None,
+    plate: str = "",
+    documents: Iterable[str] = (),
+    partners: Iterable[Partner] = (),
 ) -> list[Entity]:
-    """The linkable entities of one claim, from plain values (also used by the backfill migration)."""
+    """The linkable entities of one claim, from plain values (also used by the backfill migrations)."""
     found: list[Entity] = []
     if phone:
         found.append(Entity(LinkKind.PHONE, keyed_hash(phone), mask(phone.removeprefix("+86"), head=3, tail=4)))
@@ -84,11 +117,18 @@ def entities(
         found.append(Entity(LinkKind.ADDRESS, keyed_hash(normal), normal[:6] + "…"))
     for sha in sorted(set(documents)):
         found.append(Entity(LinkKind.DOCUMENT, sha, sha[:12]))
+    for partner in sorted(set(partners), key=lambda p: p.pk):
+        found.append(Entity(LinkKind.PARTNER, partner_key(partner.pk), partner.name, partner.kind))
     return found
 
 
-def claim_entities(claim: Claim, *, documents: tuple[str, ...] | None = None) -> list[Entity]:
-    """A claim's entities. `documents`: the files' SHA-256 when known (`()` at report time)."""
+def claim_entities(
+    claim: Claim, *, documents: tuple[str, ...] | None = None, partners: Iterable[Partner] = ()
+) -> list[Entity]:
+    """A claim's entities. `documents`: the files' SHA-256 when known (`()` at report time).
+    `partners`: the partners it is shared with, never read here — a partner is in no ring, so
+    finding rings (scoring, in batch too) needs no look-up; where the whole neighbourhood counts
+    (the link index, the picture) pass `claim_partners(claim.pk)`, at report time the reporter's."""
     claimant = claim.claimant
     if documents is None:
         documents = tuple(Document.objects.filter(claim_id=claim.pk).values_list("sha256", flat=True).distinct())
@@ -98,7 +138,14 @@ def claim_entities(claim: Claim, *, documents: tuple[str, ...] | None = None) ->
         account=claim.payee_account,
         plate=getattr(claim.policy, "vehicle_plate", ""),
         documents=documents,
+        partners=partners,
     )
+
+
+def ring_weight(kind: str, claimants: int) -> float:
+    """The weight of a ring of `claimants` distinct claimants on one entity of `kind`."""
+    extra = claimants - RING_MIN_CLAIMANTS[kind]
+    return round(min(RING_CAP, RING_WEIGHT[kind] + RING_STEP * max(0, extra)), 4)
 
 
 @dataclass(frozen=True)
@@ -113,8 +160,7 @@ class Ring:
 
     @property
     def weight(self) -> float:
-        extra = self.claimants - RING_MIN_CLAIMANTS[self.kind]
-        return round(min(RING_CAP, RING_WEIGHT[self.kind] + RING_STEP * max(0, extra)), 4)
+        return ring_weight(self.kind, self.claimants)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -236,12 +282,16 @@ __all__ = [
     "RING_MIN_CLAIMANTS",
     "RING_WEIGHT",
     "Entity",
+    "Partner",
     "Ring",
     "claim_entities",
+    "claim_partners",
     "entities",
     "network_score",
     "normalise_address",
     "normalise_plate",
+    "partner_key",
     "ring_reason",
+    "ring_weight",
     "rings_of",
 ]

@@ -162,22 +162,35 @@ class CatastropheEvent(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def covers(self, day: Any, dimension: str, key: str) -> bool:
+    def covers(self, day: Any, dimension: str, key: str, places: list[tuple[str, str]] | None = None) -> bool:
+        """Whether the event explains a surge on `day`. A line or a region is judged by its key; a
+        partner (a hospital, a repair shop) has neither, so by `places`, the (region, line) of its
+        claims of the day: covered when most of them are inside the event's region and lines."""
         if not self.starts_on <= day <= self.ends_on:
             return False
         if dimension == Dimension.LINE:
             return not self.lines or key in self.lines
-        return not self.region or key == self.region
+        if dimension == Dimension.REGION:
+            return not self.region or key == self.region
+        inside = [
+            (not self.region or region == self.region) and (not self.lines or line in self.lines)
+            for region, line in places or ()
+        ]
+        return bool(inside) and 2 * sum(inside) > len(inside)
 
 
 class WarningAlert(models.Model):
-    """One day's claim frequency or average severity above its control limit for a line or a region,
-    with the claims behind it; `expected` when a declared catastrophe covers it."""
+    """One day's claim frequency or average severity above its control limit for a line, a region, a
+    provider or a repair shop (key: the partner's code, label: its name), with the claims behind it;
+    `expected` when a declared catastrophe covers it."""
 
     day = models.DateField(_("day"))
     measure = models.CharField(_("measure"), max_length=10, choices=Measure.choices)
-    dimension = models.CharField(_("by"), max_length=10, choices=Dimension.choices)
+    dimension = models.CharField(_("by"), max_length=20, choices=Dimension.choices)
     key = models.CharField(_("which"), max_length=100)
+    label = models.CharField(
+        _("name"), max_length=200, blank=True, help_text=_("The partner's name for a provider or repair shop.")
+    )
     value = models.DecimalField(_("value"), max_digits=16, decimal_places=2)
     expected_value = models.DecimalField(_("expected"), max_digits=16, decimal_places=2)
     upper_limit = models.DecimalField(_("upper control limit"), max_digits=16, decimal_places=2)
@@ -316,7 +329,7 @@ class InvestigationNote(models.Model):
 
 class LinkKey(models.Model):
     """One entity a claim shares with others (link analysis): the claimant's phone and address, the
-    payee account, the plate, a document's file. Values are keyed hashes (documents: their SHA-256),
+    payee account, the plate, a document's file, a partner it was shared with (hospital, repair shop). Values are keyed hashes (documents: their SHA-256),
     so the index of the graph is never a copy of the personal data it links (PIPL); the payee
     account is encrypted with a random IV on the claim and could not be compared otherwise.
     Indexed by (kind, key): a claim's neighbourhood is one lookup per entity, never a graph scan."""

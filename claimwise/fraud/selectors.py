@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from claimwise.accounts.choices import STAFF_ROLES
+from claimwise.accounts.choices import STAFF_ROLES, PartnerKind
 from claimwise.accounts.models import User
 from claimwise.claims.models import Claim
 from claimwise.claims.selectors import claim_get, claim_queryset
 from claimwise.core.errors import NotFound, PermissionDenied
-from claimwise.fraud.choices import CaseOutcome, CaseStatus
-from claimwise.fraud.links import claim_entities
+from claimwise.fraud.choices import CaseOutcome, CaseStatus, LinkKind
+from claimwise.fraud.links import Entity, claim_entities, claim_partners
 from claimwise.fraud.models import (
     FraudModel,
     InvestigationCase,
@@ -114,14 +114,16 @@ class Link:
     """One entity of a claim and the other claims that share it."""
 
     kind: str  # "claimant" or a LinkKind
-    entity: str  # masked
+    entity: str  # masked; a partner's name
     claims: list[tuple[int, str]]  # (id, number) of the other claims, oldest first, up to NEIGHBOURS_SHOWN
     claimants: int  # distinct claimants of those claims
+    detail: str = ""  # a partner's kind, in the reader's language (hospital, repair shop, …)
 
 
 def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
     """A claim's neighbourhood in the link graph (staff, within scope): its claimant's other claims
-    and, per shared entity, other claimants' claims holding it. Indexed look-ups only: the claimant's claims
+    and, per shared entity (partners included: kind "partner", the name, `detail` its kind), other
+    claimants' claims holding it. Indexed look-ups only: the claimant's claims
     by `claimant_id`, the entities' claims by the link index (kind, key)."""
     claim, _ = claim_risk(claim_id, user=user)
     links: list[Link] = []
@@ -133,9 +135,18 @@ def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
     )
     if own:
         links.append(Link("claimant", claim.claimant.name, [(pk, number or "") for pk, number in own], 1))
-    found = {(e.kind, e.key): e for e in claim_entities(claim)}
+    entities = claim_entities(claim, partners=claim_partners(claim.pk))
+    found = {(e.kind, e.key): e for e in entities if e.kind != LinkKind.PARTNER}
+    partners = [e for e in entities if e.kind == LinkKind.PARTNER]
+    links += _links_of(claim, found)
+    links += _partner_links(claim, partners)
+    return claim, links
+
+
+def _links_of(claim: Claim, found: dict[tuple[str, str], Entity]) -> list[Link]:
+    links: list[Link] = []
     if not found:
-        return claim, links
+        return links
     match = Q()
     for kind, key in found:
         match |= Q(kind=kind, key=key)
@@ -159,7 +170,31 @@ def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
                     len({c for _p, _n, c in shared}),
                 )
             )
-    return claim, links
+    return links
+
+
+def _partner_links(claim: Claim, partners: list[Entity]) -> list[Link]:
+    """The other claimants' claims shared with the same partners. One look-up per partner (a claim
+    has one or two): a hospital's thousands of claims must not crowd the other entities out of a
+    shared limit, and its claimants are counted exactly from the index, not from the rows shown."""
+    links: list[Link] = []
+    kinds = dict(PartnerKind.choices)
+    for entity in partners:
+        others = LinkKey.objects.filter(kind=LinkKind.PARTNER, key=entity.key).exclude(claimant_id=claim.claimant_id)
+        shown = list(others.order_by("at", "claim_id").values_list("claim_id", "claim__number")[:NEIGHBOURS_SHOWN])
+        if not shown:
+            continue
+        claimants = others.aggregate(n=Count("claimant_id", distinct=True))["n"]
+        links.append(
+            Link(
+                LinkKind.PARTNER,
+                entity.shown,
+                [(pk, number or "") for pk, number in shown],
+                claimants,
+                str(kinds.get(entity.detail, entity.detail)),
+            )
+        )
+    return links
 
 
 def ring_alert_list(*, user: User, claim_id: int | None = None) -> QuerySet[RingAlert]:

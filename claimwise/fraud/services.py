@@ -1,7 +1,10 @@
-"""Writes of the fraud app that are not rules or models: the watch list, the link index and ring
-alerts."""
+"""Writes of the fraud app that are not rules or models: the watch list, the link index, ring
+alerts and the rescoring of a ring's earlier claims."""
 
 from __future__ import annotations
+
+import logging
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -10,14 +13,19 @@ from django.utils.translation import gettext as _
 
 from claimwise.accounts.models import User
 from claimwise.claims.fnol import normalise_account
+from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.core import rows
 from claimwise.core.audit import audit_record, snapshot
 from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import ValidationFailed
 from claimwise.fraud.choices import WatchKind
-from claimwise.fraud.links import RING_CLAIMS_KEPT, Entity, Ring
-from claimwise.fraud.models import LinkKey, RingAlert, WatchListEntry
+from claimwise.fraud.investigations import case_auto_open
+from claimwise.fraud.links import RING_CLAIMS_KEPT, Entity, Ring, claim_entities, ring_weight, rings_of
+from claimwise.fraud.models import LinkKey, RingAlert, RiskAssessment, WatchListEntry
+from claimwise.fraud.scoring import claim_score
+
+log = logging.getLogger(__name__)
 
 
 def watch_value(kind: str, raw: str) -> str:
@@ -101,12 +109,16 @@ def links_record(*, claim: Claim, found: list[Entity], new: bool = False) -> Non
 @transaction.atomic
 def ring_alerts_raise(*, actor: User | None, claim: Claim, rings: list[Ring]) -> list[RingAlert]:
     """Raise or update one alert per ring the claim is in: unique per kind and entity, so raising
-    again only brings the counts, the last report and the claims listed up to date."""
+    again only brings the counts, the last report and the claims listed up to date. A ring that
+    forms, or whose weight grows with its claimants, rescores its other open claims after the
+    commit (`ring_claims_rescore`); past the weight's cap more claims change no score, so a large
+    ring costs at most a handful of such jobs."""
     now = timezone.now()
     alerts: list[RingAlert] = []
     for ring in rings:
         alert = RingAlert.objects.select_for_update().filter(kind=ring.kind, key=ring.key).first()
         before = snapshot(alert) if alert is not None else None
+        grown = before is None
         if alert is None:
             try:
                 with transaction.atomic():
@@ -131,6 +143,7 @@ def ring_alerts_raise(*, actor: User | None, claim: Claim, rings: list[Ring]) ->
             if not changed and alert.claims.filter(pk=claim.pk).exists():
                 alerts.append(alert)
                 continue
+            grown = ring.weight > ring_weight(alert.kind, alert.claimants)
             alert.claimants, alert.claim_count = ring.claimants, ring.claims
             alert.first_seen = min(alert.first_seen, ring.first_seen)
             alert.last_seen = max(alert.last_seen, ring.last_seen)
@@ -149,5 +162,69 @@ def ring_alerts_raise(*, actor: User | None, claim: Claim, rings: list[Ring]) ->
             before=before,
             after=snapshot(alert),
         )
+        if grown:
+            _rescore_after_commit(alert.pk)
         alerts.append(alert)
     return alerts
+
+
+# --- rescoring a ring's earlier claims ----------------------------------------------------------------
+
+CLOSED_STATUSES = (ClaimStatus.CLOSED, ClaimStatus.WITHDRAWN)
+
+
+def _rescore_enqueue(alert_id: int) -> None:
+    from claimwise.fraud.tasks import ring_rescore_task
+
+    ring_rescore_task(alert_id)
+
+
+def _rescore_after_commit(alert_id: int) -> None:
+    """Queue the rescoring once the ring's alert is committed (a ring grows at most once per claim
+    change; a second job for the same ring finds nothing stale). Robust: a queue that is down must
+    not fail the report whose data is already committed."""
+    transaction.on_commit(partial(_rescore_enqueue, alert_id), robust=True)
+
+
+def ring_claims_rescore(alert_id: int) -> int:
+    """Rescore the open claims of a ring that formed or grew: they were scored before, so their
+    network part (and their score) is stale. The most recent RING_CLAIMS_KEPT open claims, each in
+    its own transaction under its row lock. Idempotent: a claim whose latest assessment already
+    holds the rings it is in now is left alone, so a rerun (a retry, a second job for the same
+    ring) writes nothing. Returns the number of claims rescored."""
+    alert = RingAlert.objects.filter(pk=alert_id).values_list("kind", "key").first()
+    if alert is None:
+        return 0
+    kind, key = alert
+    ids = list(
+        Claim.objects.filter(link_keys__kind=kind, link_keys__key=key)
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by("-reported_at", "-pk")
+        .values_list("pk", flat=True)[:RING_CLAIMS_KEPT]
+    )
+    return sum(1 for claim_id in ids if claim_ring_rescore(claim_id) is not None)
+
+
+@transaction.atomic
+def claim_ring_rescore(claim_id: int) -> RiskAssessment | None:
+    """Score one claim again for its rings (trigger "ring") unless its latest assessment already
+    holds them; a score that now reaches the SIU threshold opens a case, as at report time."""
+    claim = (
+        Claim.objects.select_related("policy", "coverage", "claimant")
+        .select_for_update(of=("self",))
+        .filter(pk=claim_id)
+        .exclude(status__in=CLOSED_STATUSES)
+        .first()
+    )
+    if claim is None:
+        return None
+    rings = rings_of(claim, claim_entities(claim))
+    latest = RiskAssessment.objects.filter(claim=claim).order_by("-at", "-pk").values_list("components", flat=True)
+    components = latest.first()
+    if components is not None and (components.get("network") or {}).get("rings") == [r.as_json() for r in rings]:
+        return None  # scored with these rings already
+    assessment = claim_score(claim, trigger="ring", at=timezone.now(), rings=rings)
+    if assessment is not None:
+        case_auto_open(claim)
+        log.info("claim %s rescored for its rings: %s", claim.pk, assessment.score)
+    return assessment

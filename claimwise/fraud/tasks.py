@@ -1,12 +1,13 @@
-"""Fraud jobs: the daily early-warning pass (control limits per line and region) and the weekly
-retraining of the platform model when enough new investigation outcomes have arrived."""
+"""Fraud jobs: the daily early-warning pass (control limits per line, region, provider and repair
+shop), rescoring a ring's earlier claims, and the weekly retraining of the platform model when
+enough new investigation outcomes have arrived."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from claimwise.fraud.warning import early_warning_run
 
@@ -26,3 +27,12 @@ def platform_retrain_task() -> dict[str, Any]:
 
     with lock_task("fraud.platform_retrain"):
         return retrain()
+
+
+# Rescoring a ring's earlier claims (services.ring_claims_rescore): queued after the commit that
+# formed or grew the ring; idempotent, so a retry after a failure rescores only what is still stale.
+@db_task(retries=3, retry_delay=30)
+def ring_rescore_task(alert_id: int) -> int:
+    from claimwise.fraud.services import ring_claims_rescore
+
+    return ring_claims_rescore(alert_id)

@@ -199,3 +199,104 @@ def test_ring_and_early_warning_alerts_over_the_api(world: dict[str, Any], api_c
     assert api_client.as_user(elsewhere).get("/api/v1/fraud/ring-alerts").json() == []  # no claim of theirs
     assert api_client.as_user(world["customer"]).get("/api/v1/fraud/ring-alerts").status_code == 403
     assert api_client.as_user(world["supervisor"]).get("/api/v1/fraud/warnings?expected=false").json() == []
+
+
+# --- partners (hospitals, repair shops, assessors) in the link graph -----------------------------------
+
+
+def shop(code: str = "SHOP1", name: str = "安达汽修", kind: str = "repair_shop") -> Any:
+    from claimwise.accounts.models import PartnerOrganization
+
+    return PartnerOrganization.objects.create(code=code, name=name, kind=kind)
+
+
+def test_sharing_a_claim_with_a_partner_links_it_without_a_ring(world: dict[str, Any]) -> None:
+    from claimwise.claims.services import claim_share
+    from claimwise.fraud.links import partner_key
+
+    garage = shop()
+    claims = [report(world["handler"], unrelated_policy()) for _ in range(4)]
+    for claim in claims:
+        claim_share(actor=world["handler"], claim_id=claim.pk, partner=garage)
+    keys = LinkKey.objects.filter(kind="partner")
+    assert set(keys.values_list("claim_id", flat=True)) == {c.pk for c in claims}
+    assert set(keys.values_list("key", flat=True)) == {partner_key(garage.pk)}
+    assert garage.code not in partner_key(garage.pk) and str(garage.pk) != partner_key(garage.pk)
+    # Four unrelated claimants at one repair shop is its business, not a ring.
+    assert not RingAlert.objects.exists()
+    shared = latest(claims[-1])
+    assert shared.trigger == "shared" and shared.components["network"]["score"] == 0.0
+    # Sharing again changes nothing.
+    claim_share(actor=world["handler"], claim_id=claims[0].pk, partner=garage)
+    assert LinkKey.objects.filter(kind="partner", claim=claims[0]).count() == 1
+
+
+def test_the_neighbourhood_names_the_partner_and_its_kind(world: dict[str, Any]) -> None:
+    from django.utils import translation
+
+    from claimwise.claims.services import claim_share
+
+    garage = shop()
+    mine, other, third = (report(world["handler"], unrelated_policy()) for _ in range(3))
+    for claim in (mine, other, third):
+        claim_share(actor=world["handler"], claim_id=claim.pk, partner=garage)
+    with translation.override("en"):
+        _claim, links = claim_links(mine.pk, user=world["supervisor"])
+    partner = next(link for link in links if link.kind == "partner")
+    assert (partner.entity, partner.detail) == ("安达汽修", "Repair shop")
+    assert partner.claims == [(other.pk, other.number), (third.pk, third.number)] and partner.claimants == 2
+    with translation.override("zh-hans"):
+        _claim, links = claim_links(mine.pk, user=world["supervisor"])
+    assert next(link for link in links if link.kind == "partner").detail != "Repair shop"  # translated
+    # A claim shared with nobody has no partner entry.
+    alone = report(world["handler"], unrelated_policy())
+    assert not [link for link in claim_links(alone.pk, user=world["supervisor"])[1] if link.kind == "partner"]
+
+
+def test_a_partners_report_links_the_partner_at_report_time(world: dict[str, Any]) -> None:
+    from claimwise.fraud.facts import fraud_facts
+    from claimwise.fraud.links import partner_key
+
+    partner_user = world["partner"]
+    hospital = partner_user.partner
+    claims = []
+    for _ in range(2):
+        policy = unrelated_policy()
+        claims.append(
+            claim_submit(
+                actor=partner_user,
+                policy_number=policy.number,
+                incident_at=timezone.now() - dt.timedelta(hours=2),
+                incident_place="北京",
+                loss_type="collision",
+                claimed_amount="3000",
+                insured_id_number=policy.holder.id_number,
+            ).claim
+        )
+    for claim in claims:
+        assert LinkKey.objects.filter(claim=claim, kind="partner", key=partner_key(hospital.pk)).exists()
+    # The link index and the provider red flag's facts see the same partners.
+    facts = fraud_facts(claims[-1])
+    indexed = LinkKey.objects.filter(kind="partner", key=partner_key(hospital.pk)).exclude(claim=claims[-1])
+    assert facts["provider_claims"] == Decimal(indexed.count()) == Decimal(1)
+    _claim, links = claim_links(claims[-1].pk, user=world["supervisor"])
+    partner = next(link for link in links if link.kind == "partner")
+    assert partner.entity == hospital.name and partner.claims == [(claims[0].pk, claims[0].number)]
+
+
+def test_the_migration_backfills_partner_links(world: dict[str, Any]) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from claimwise.claims.services import claim_share
+
+    garage = shop()
+    claims = [report(world["handler"], unrelated_policy()) for _ in range(2)]
+    for claim in claims:
+        claim_share(actor=world["handler"], claim_id=claim.pk, partner=garage)
+    before = set(LinkKey.objects.filter(kind="partner").values_list("claim_id", "key", "claimant_id", "at"))
+    LinkKey.objects.filter(kind="partner").delete()
+    importlib.import_module("claimwise.fraud.migrations.0005_partner_links_and_warning").backfill(apps, None)
+    after = set(LinkKey.objects.filter(kind="partner").values_list("claim_id", "key", "claimant_id", "at"))
+    assert after == before and len(after) == 2

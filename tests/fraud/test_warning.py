@@ -120,3 +120,98 @@ def test_the_back_office_lists_alerts_and_declares_catastrophes(history: dict[st
     assert CatastropheEvent.objects.get().declared_by is not None
     assert AuditEntry.objects.filter(action="fraud.catastrophe_declare").exists()
     assert all(a.expected for a in WarningAlert.objects.filter(dimension="region"))
+
+
+# --- per provider and per repair shop -------------------------------------------------------------------
+
+
+@pytest.fixture
+def garage(history: dict[str, Any]) -> Any:
+    """A repair shop that got one of the two claims a day of the history."""
+    from claimwise.accounts.models import PartnerOrganization
+    from claimwise.claims.services import claim_share
+
+    shop = PartnerOrganization.objects.create(code="SHOP1", name="安达汽修", kind="repair_shop")
+    hospital = PartnerOrganization.objects.create(code="HOSP9", name="协和医院", kind="hospital")
+    for claim in Claim.objects.filter(reported_at__hour=9).order_by("pk"):
+        claim_share(actor=history["handler"], claim_id=claim.pk, partner=shop)
+    assert Claim.objects.filter(shares__partner=shop).count() == 40
+    return {"shop": shop, "hospital": hospital}
+
+
+def _shop_surge(world: dict[str, Any], partner: Any, count: int) -> list[int]:
+    from claimwise.claims.services import claim_share
+
+    ids = _surge(world, count)
+    for claim_id in ids:
+        claim_share(actor=world["handler"], claim_id=claim_id, partner=partner)
+    return ids
+
+
+def test_a_surge_at_one_repair_shop_raises_an_alert_naming_it(history: dict[str, Any], garage: Any) -> None:
+    assert early_warning_run(day=DAY - dt.timedelta(days=1)) == []  # an ordinary day for the shop too
+    ids = _shop_surge(history, garage["shop"], 7)
+    alerts = early_warning_run(day=DAY)
+    shop = WarningAlert.objects.get(measure="frequency", dimension="repair_shop")
+    assert (shop.key, shop.label) == ("SHOP1", "安达汽修")
+    assert shop.value == Decimal("7.00") and shop.upper_limit < 7 and set(shop.claim_ids) == set(ids)
+    assert len(shop.history) == 57 and shop.history[-1][1] == 7.0 and shop.history[-2][1] == 1.0
+    assert not shop.expected and shop in alerts
+    # The hospital had no history and nothing today: not judged, no alert.
+    assert not WarningAlert.objects.filter(dimension="provider").exists()
+    assert early_warning_run(day=DAY) and WarningAlert.objects.filter(dimension="repair_shop").count() == 1
+
+
+def test_a_hospital_is_judged_as_a_provider(history: dict[str, Any], garage: Any) -> None:
+    from claimwise.claims.services import claim_share
+
+    for claim in Claim.objects.filter(shares__partner=garage["shop"]):
+        claim_share(actor=history["handler"], claim_id=claim.pk, partner=garage["hospital"])
+    _shop_surge(history, garage["hospital"], 7)
+    early_warning_run(day=DAY)
+    alert = WarningAlert.objects.get(measure="frequency", dimension="provider")
+    assert (alert.key, alert.label) == ("HOSP9", "协和医院")
+    assert not WarningAlert.objects.filter(dimension="repair_shop").exists()  # the shop's day was ordinary
+
+
+def test_a_declared_catastrophe_marks_a_repair_shops_surge_expected(history: dict[str, Any], garage: Any) -> None:
+    _shop_surge(history, garage["shop"], 7)
+    elsewhere = catastrophe_declare(
+        actor=history["supervisor"], name="上海暴雨", kind="flood", region="上海", starts_on=DAY, ends_on=DAY
+    )
+    early_warning_run(day=DAY)
+    shop = WarningAlert.objects.get(measure="frequency", dimension="repair_shop")
+    assert not shop.expected  # the shop's claims are in Beijing: a flood in Shanghai explains nothing
+    # Declared after the job: the alert already raised is marked expected.
+    event = catastrophe_declare(
+        actor=history["supervisor"],
+        name="台风“海葵”",
+        kind="typhoon",
+        region="北京",
+        lines=["motor"],
+        starts_on=DAY - dt.timedelta(days=1),
+        ends_on=DAY + dt.timedelta(days=2),
+    )
+    shop.refresh_from_db()
+    assert shop.expected and shop.catastrophe_id == event.pk
+    assert not suspicious_alerts().filter(dimension="repair_shop").exists()
+    # Declared first, then the job: expected from the start.
+    WarningAlert.objects.all().delete()
+    early_warning_run(day=DAY)
+    assert WarningAlert.objects.get(measure="frequency", dimension="repair_shop").catastrophe_id == event.pk
+    assert elsewhere.alerts.count() == 0
+
+
+def test_a_catastrophe_on_another_line_does_not_cover_the_shop(history: dict[str, Any], garage: Any) -> None:
+    _shop_surge(history, garage["shop"], 7)
+    catastrophe_declare(
+        actor=history["supervisor"],
+        name="暴雨",
+        kind="flood",
+        region="北京",
+        lines=["health"],
+        starts_on=DAY,
+        ends_on=DAY,
+    )
+    early_warning_run(day=DAY)
+    assert suspicious_alerts().filter(dimension="repair_shop").exists()
