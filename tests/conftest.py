@@ -37,6 +37,20 @@ def _default_language() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_fraud_caches() -> Any:
+    # Active rules and the active model are cached per process; each test's database starts empty,
+    # so a cache filled by an earlier test (in a transaction since rolled back) must not leak into it.
+    from claimwise.fraud.registry import active_changed
+    from claimwise.fraud.rules import rules_changed
+
+    rules_changed()
+    active_changed()
+    yield
+    rules_changed()
+    active_changed()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_process_setup() -> Any:
     # The process set-up is cached per process; each test's database starts from scratch.
     from claimwise.process.setup import setup_changed
