@@ -214,12 +214,33 @@ class Chunk:
         value = self.values[name][i]
         return bool(value) if FRAUD_FACT_TYPES[name] == rule_engine_bool else value
 
+    def fact_key(self, name: str, i: int) -> Any:
+        if name in self.num:
+            return self.num[name].text(i)
+        if name == "documents":
+            return self.documents.get(int(self.ids[i]), ())
+        return self.values[name][i]
+
     def text_column(self, name: str) -> list[str | None]:
         if name in self.num:
             return list(self.num[name].texts())
         if name == "documents":
             return [str(self.documents.get(int(c), ())) for c in self.ids.tolist()]
         return [_text(v) for v in self.values[name].tolist()]
+
+    def known_all(self) -> list[dict[str, Any]]:
+        """Every fact of every row as JSON values, built column by column (the numbers are the
+        quantised values themselves: float(Decimal) of each fact)."""
+        names = list(FRAUD_FACT_TYPES)
+        columns: list[list[Any]] = []
+        for name in names:
+            if name in self.num:
+                columns.append(self.num[name].values.tolist())
+            elif name == "documents":
+                columns.append([list(self.documents.get(c, ())) for c in self.ids.tolist()])
+            else:
+                columns.append(self.values[name].tolist())
+        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
     def known(self, i: int) -> dict[str, Any]:
         """Every fact of row i as JSON values (like FraudFacts.known, all of them)."""
@@ -267,6 +288,7 @@ class _Run:
         for kind, value in WatchListEntry.objects.filter(active=True).values_list("kind", "value"):
             self.watch[kind].add(value)
         self.plain: dict[str, str] = {}
+        self.shown: dict[tuple[str, str], str] = {}
         self.tz = timezone.get_current_timezone()
         self.offsets: dict[int, int] = {}
         self.entities = self._ring_entities()
@@ -527,7 +549,13 @@ class _Run:
         return found
 
     def _shown(self, kind: str, key: str, chunk: Chunk, i: int) -> str:
-        """The entity masked as `links.entities` masks it, from the claim's plain values."""
+        """The entity masked as `links.entities` masks it, from the claim's plain values (once per entity)."""
+        shown = self.shown.get((kind, key))
+        if shown is None:
+            shown = self.shown[(kind, key)] = self._mask(kind, key, chunk, i)
+        return shown
+
+    def _mask(self, kind: str, key: str, chunk: Chunk, i: int) -> str:
         account = chunk.accounts[i]
         candidates = entities(
             phone=chunk.phones[i] if kind == "phone" else "",
@@ -552,6 +580,22 @@ class _Texts:
                 self.model_template[language] = _("risk model: %(what)s is %(value)s")
                 self.help[language] = {k: str(v) for k, v in FRAUD_FACT_HELP.items()}
         self.rings: dict[tuple[str, int], dict[str, str]] = {}
+        self.rules: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self.fields: dict[str, tuple[str, ...]] = {}
+
+    def rule(self, rule: RedFlagRule, chunk: Chunk, i: int) -> dict[str, Any]:
+        """The reason of a rule that fired, kept per distinct values of the facts it inserts."""
+        fields = self.fields.get(rule.code)
+        if fields is None:
+            import string
+
+            names = {n for t in (rule.reason, rule.reason_en) for _l, n, _s, _c in string.Formatter().parse(t) if n}
+            fields = self.fields[rule.code] = tuple(sorted(names))
+        key = (rule.code, rule.reason, rule.reason_en, *(chunk.fact_key(name, i) for name in fields))
+        found = self.rules.get(key)
+        if found is None:
+            found = self.rules[key] = _rule_reason(rule, RowFacts(chunk, i))
+        return found
 
     def ring(self, ring: Ring) -> dict[str, str]:
         key = (ring.kind, ring.claimants)
@@ -601,12 +645,12 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
         probability = np.asarray(model.predict(features), dtype=float)
         prior = model.prior
         lift = np.maximum(0.0, (probability - prior) / (1.0 - prior)) if prior < 1 else np.zeros(n)
-        for i in range(n):
-            model_parts[i] = {
-                "score": round(float(lift[i]), 4),
-                "probability": round(float(probability[i]), 4),
-                "version": row.version,
-            }
+        lifts, probabilities = lift.tolist(), probability.tolist()
+        version = row.version
+        model_parts = [
+            {"score": round(a, 4), "probability": round(b, 4), "version": version}
+            for a, b in zip(lifts, probabilities, strict=True)
+        ]
         lifted = np.flatnonzero(lift > 0)
         if len(lifted):
             contributions_all = model.explain(features, lifted)
@@ -626,37 +670,40 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
                         for language in LANGUAGES
                     }
                     weight = round(
-                        float(lift[i])
-                        * float(contributions[k])
-                        / max(1e-9, float(sum(c for c in contributions if c > 0))),
+                        lifts[i] * float(contributions[k]) / max(1e-9, float(sum(c for c in contributions if c > 0))),
                         3,
                     )
                     reasons.append({"kind": "model", "code": fact, "weight": weight, "text": text})
                 model_reasons[i] = reasons
 
     rings = run.rings(lo, hi, chunk)
+    fired_rows: list[list[RedFlagRule]] = [[] for _ in range(n)]
+    for rule, matched in zip(rules, fired, strict=True):
+        for i in np.flatnonzero(matched).tolist():
+            fired_rows[i].append(rule)
     out: list[BatchScore] = []
     ids = chunk.ids.tolist()
+    scores_of_rules = rules_score.tolist()
+    facts_of = chunk.known_all()
     for i in range(n):
         claim_id = ids[i]
-        row_facts = RowFacts(chunk, i)
-        reasons = [_rule_reason(rule, row_facts) for rule, m in zip(rules, fired, strict=True) if m[i]]
-        reasons += model_reasons.get(i, [])
+        hits = fired_rows[i]
+        reasons = [texts.rule(rule, chunk, i) for rule in hits] if hits else []
+        if i in model_reasons:
+            reasons += model_reasons[i]
         model_part = model_parts[i]
-        mine = rings.get(claim_id, [])
-        network = network_score(mine)
-        reasons += [
-            {"kind": "network", "code": f"ring-{r.kind}", "weight": r.weight, "text": texts.ring(r)} for r in mine
-        ]
-        reasons.sort(key=lambda r: -r["weight"])
-        rs = float(rules_score[i])
+        mine = rings.get(claim_id, ())
+        network = network_score(mine) if mine else 0.0  # type: ignore[arg-type]
+        if mine:
+            reasons += [
+                {"kind": "network", "code": f"ring-{r.kind}", "weight": r.weight, "text": texts.ring(r)} for r in mine
+            ]
+        if len(reasons) > 1:
+            reasons.sort(key=lambda r: -r["weight"])
+        rs = scores_of_rules[i]
         total = combined(rs, model_part["score"] if model_part else 0.0, network)
         components = {
-            "rules": {
-                "score": round(rs, 4),
-                "fired": [rule.code for rule, m in zip(rules, fired, strict=True) if m[i]],
-                "version": version_of_rules,
-            },
+            "rules": {"score": round(rs, 4), "fired": [rule.code for rule in hits], "version": version_of_rules},
             "model": model_part,
             "network": {"score": network, "computed": True, "rings": [r.as_json() for r in mine]},
         }
@@ -667,7 +714,7 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
                 score_version(version_of_rules, model_part),
                 components,
                 reasons[:TOP_REASONS],
-                chunk.known(i),
+                facts_of[i],
             )
         )
     return out
