@@ -166,7 +166,8 @@ class _Sql:
         self.link, self.assessment = sql_rows.table(LinkKey), sql_rows.table(RiskAssessment)
 
     def epoch_us(self, column: str) -> str:
-        return f"CAST(EXTRACT(EPOCH FROM {column}) * 1000000 AS BIGINT)" if self.pg else column
+        # float8 seconds: exact to well under a microsecond for any date of this century
+        return f"date_part('epoch', {column})" if self.pg else column
 
     def year_before(self, later: str, earlier: str) -> str:
         """`earlier` at most 365 days before `later` (SQLite: to the julian day's precision)."""
@@ -177,7 +178,7 @@ class _Sql:
 
 def _us(values: list[Any], pg: bool) -> np.ndarray:
     if pg:
-        return np.array(values, dtype=np.int64)
+        return np.round(np.array(values, dtype=float) * 1e6).astype(np.int64)
     # SQLite keeps UTC datetimes as ISO text.
     text = [v if isinstance(v, str) else str(v) for v in values]
     return np.array([t.replace(" ", "T")[:26] for t in text], dtype="datetime64[us]").astype(np.int64)
@@ -432,31 +433,25 @@ class _Run:
             duplicates[index[claim_id]] = count
         num["duplicate_documents"] = Num(duplicates, 0)
 
-        # Other claims of the claimant reported in the 12 months before.
+        # The claimant's earlier claims, in one statement: those reported in the 12 months before
+        # count; their payee accounts tell whether this claim's is new (accounts are encrypted with
+        # a random IV: compared in the clear, each ciphertext decrypted once per run).
         prior = np.zeros(n)
-        for claim_id, count in self.fetch(
-            f"SELECT c.id, COUNT(o.id) FROM {s.claim} c JOIN {s.claim} o ON o.claimant_id = c.claimant_id "  # noqa: S608
-            f"AND o.reported_at < c.reported_at AND o.id <> c.id AND {s.year_before('c.reported_at', 'o.reported_at')} "
-            "WHERE {where} GROUP BY c.id",
-            lo,
-            hi,
-        ):
-            prior[index[claim_id]] = count
-        num["prior_claims_12m"] = Num(prior, 0)
-
-        # A payee account none of the claimant's earlier claims used (accounts are encrypted with a
-        # random IV: compared in the clear, each ciphertext decrypted once per run).
         accounts: list[str | None] = [a or None for a in cols[9]]
         earlier: dict[int, set[str]] = defaultdict(set)
-        for claim_id, token in self.fetch(
-            f"SELECT c.id, o.payee_account FROM {s.claim} c JOIN {s.claim} o ON o.claimant_id = c.claimant_id "  # noqa: S608
-            "AND o.reported_at < c.reported_at AND o.id <> c.id "
-            "WHERE {where} AND c.payee_account IS NOT NULL AND c.payee_account <> '' "
-            "AND o.payee_account IS NOT NULL AND o.payee_account <> ''",
+        for claim_id, within, token in self.fetch(
+            f"SELECT c.id, CASE WHEN {s.year_before('c.reported_at', 'o.reported_at')} THEN 1 ELSE 0 END, "  # noqa: S608
+            "CASE WHEN c.payee_account <> '' AND o.payee_account <> '' THEN o.payee_account END "
+            f"FROM {s.claim} c JOIN {s.claim} o ON o.claimant_id = c.claimant_id "
+            "AND o.reported_at < c.reported_at AND o.id <> c.id WHERE {where}",
             lo,
             hi,
         ):
-            earlier[index[claim_id]].add(self.decrypt(token))
+            i = index[claim_id]
+            prior[i] += within
+            if token:
+                earlier[i].add(self.decrypt(token))
+        num["prior_claims_12m"] = Num(prior, 0)
         account_new = np.zeros(n, dtype=bool)
         for i, seen in earlier.items():
             token = accounts[i]
@@ -616,9 +611,53 @@ def _rule_reason(rule: RedFlagRule, facts: Mapping[str, Any]) -> dict[str, Any]:
     return {"kind": "rule", "code": rule.code, "weight": float(rule.weight), "text": texts}
 
 
-def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str, bool]) -> list[BatchScore]:
-    """The scores of the claims of one chunk, like `evaluate` gives them one by one."""
-    chunk = run.chunk(lo, hi)
+_THOUSANDTHS = [Decimal(f"{k / 1000:.3f}") for k in range(1001)]
+
+
+def _scores(totals: list[float]) -> list[Decimal]:
+    """scoring._q of each total: rounded half up to 3 places; rows near a half go through _q."""
+    scaled = np.clip(np.array(totals, dtype=float), 0.0, 1.0) * 1000
+    k = np.rint(scaled).astype(int).tolist()
+    out = [_THOUSANDTHS[j] for j in k]
+    for i in np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).tolist():
+        out[i] = _q(totals[i])
+    return out
+
+
+Prepared = tuple["Chunk", dict[int, list[Ring]]]
+
+
+def _model_matrix(model: Any, chunk: Chunk) -> np.ndarray | None:
+    """`model.matrix` of the chunk's facts without the round trip through text: a numeric column is
+    the fact's value (what parsing its text gives back), a categorical one its code. None when a
+    column is of another kind (dates, free text)."""
+    from claimwise.fraud.learn import _apply
+
+    space = model.space
+    out: list[np.ndarray] = []
+    for column in space.columns:
+        if column.kind == "numeric" and column.name in chunk.num:
+            out.append(np.array(chunk.num[column.name].values, dtype=float))
+        elif column.kind == "numeric" and column.name in chunk.values and chunk.values[column.name].dtype == bool:
+            out.append(chunk.values[column.name].astype(float))
+        elif column.kind == "categorical":
+            codes = space._codes[column.name]
+            unseen = float(len(codes))
+            out.append(np.array([float(codes.get(t, unseen)) for t in chunk.text_column(column.name)], dtype=float))
+        else:
+            return None
+    x = np.column_stack(out) if out else np.zeros((chunk.size, 0))
+    for c, table in model.encodings.items():
+        x[:, c] = _apply(x[:, c], table, model.prior)
+    return x[:, model.kept]
+
+
+def score_chunk(
+    run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str, bool], prepared: Prepared | None = None
+) -> list[BatchScore]:
+    """The scores of the claims of one chunk, like `evaluate` gives them one by one. `prepared`:
+    the chunk's facts and rings when they were read ahead."""
+    chunk = run.chunk(lo, hi) if prepared is None else prepared[0]
     n = chunk.size
     if not n:
         return []
@@ -641,8 +680,11 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
     model_reasons: dict[int, list[dict[str, Any]]] = {}
     if active is not None:
         row, model = active
-        features: dict[str, list[str | None]] = {name: chunk.text_column(name) for name in PLATFORM_FEATURES}
-        probability = np.asarray(model.predict(features), dtype=float)
+        x = _model_matrix(model, chunk)
+        if x is None:  # columns the shortcut does not build: the model reads the facts as text
+            features = {name: chunk.text_column(name) for name in PLATFORM_FEATURES}
+            x = model.matrix(features)
+        probability = np.asarray(model.predict_matrix(x), dtype=float)
         prior = model.prior
         lift = np.maximum(0.0, (probability - prior) / (1.0 - prior)) if prior < 1 else np.zeros(n)
         lifts, probabilities = lift.tolist(), probability.tolist()
@@ -653,10 +695,10 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
         ]
         lifted = np.flatnonzero(lift > 0)
         if len(lifted):
-            contributions_all = model.explain(features, lifted)
+            contributions_all = np.asarray(model.booster.predict(x[lifted], pred_contrib=True))
             names = model.features
             for j, i in enumerate(lifted.tolist()):
-                contributions = contributions_all[j][:-1]
+                contributions = contributions_all[j][:-1].tolist()
                 reasons: list[dict[str, Any]] = []
                 facts = RowFacts(chunk, i)
                 for k in sorted(range(len(names)), key=lambda m: -contributions[m])[:2]:
@@ -676,23 +718,22 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
                     reasons.append({"kind": "model", "code": fact, "weight": weight, "text": text})
                 model_reasons[i] = reasons
 
-    rings = run.rings(lo, hi, chunk)
+    rings = run.rings(lo, hi, chunk) if prepared is None else prepared[1]
     fired_rows: list[list[RedFlagRule]] = [[] for _ in range(n)]
     for rule, matched in zip(rules, fired, strict=True):
         for i in np.flatnonzero(matched).tolist():
             fired_rows[i].append(rule)
-    out: list[BatchScore] = []
+    parts: list[tuple[float, str, dict[str, Any], list[dict[str, Any]]]] = []
     ids = chunk.ids.tolist()
     scores_of_rules = rules_score.tolist()
     facts_of = chunk.known_all()
     for i in range(n):
-        claim_id = ids[i]
         hits = fired_rows[i]
         reasons = [texts.rule(rule, chunk, i) for rule in hits] if hits else []
         if i in model_reasons:
             reasons += model_reasons[i]
         model_part = model_parts[i]
-        mine = rings.get(claim_id, ())
+        mine = rings.get(ids[i], ())
         network = network_score(mine) if mine else 0.0  # type: ignore[arg-type]
         if mine:
             reasons += [
@@ -707,17 +748,12 @@ def score_chunk(run: _Run, lo: int, hi: int, texts: _Texts, vectorised: dict[str
             "model": model_part,
             "network": {"score": network, "computed": True, "rings": [r.as_json() for r in mine]},
         }
-        out.append(
-            BatchScore(
-                claim_id,
-                _q(total),
-                score_version(version_of_rules, model_part),
-                components,
-                reasons[:TOP_REASONS],
-                facts_of[i],
-            )
-        )
-    return out
+        parts.append((total, score_version(version_of_rules, model_part), components, reasons[:TOP_REASONS]))
+    scores = _scores([p[0] for p in parts])
+    return [
+        BatchScore(claim_id, score, version, components, reasons, facts)
+        for claim_id, score, (_t, version, components, reasons), facts in zip(ids, scores, parts, facts_of, strict=True)
+    ]
 
 
 # -- the run -------------------------------------------------------------------------------------------------
@@ -735,15 +771,22 @@ def _selection(open_only: bool, since: dt.date | None) -> tuple[str, list[Any]]:
     return where, params
 
 
+def _close() -> None:
+    connection.close()
+
+
 def chunks(
     *,
     open_only: bool = False,
     since: dt.date | None = None,
     chunk: int = CHUNK,
     vectorised: dict[str, bool] | None = None,
+    prefetch: bool = False,
 ) -> Iterator[tuple[int, list[BatchScore]]]:
     """(claims selected in all, the scores of one chunk), chunk after chunk in id order.
-    `vectorised`: filled with whether each rule was translated (False: rule-engine row by row)."""
+    `vectorised`: filled with whether each rule was translated (False: rule-engine row by row).
+    `prefetch`: read the next chunk's facts on a second connection while this one is scored (not
+    inside a transaction: another connection would not see its rows)."""
     where, params = _selection(open_only, since)
     run = _Run(where, params)
     texts = _Texts()
@@ -753,19 +796,45 @@ def chunks(
     with connection.cursor() as cur:
         cur.execute(f"SELECT COUNT(*) FROM {s.claim} c WHERE {count_where}", params)  # noqa: S608
         total = int(cur.fetchone()[0])
-    last = 0
-    while True:
-        with connection.cursor() as cur:
-            cur.execute(
-                f"SELECT MAX(id) FROM (SELECT c.id FROM {s.claim} c WHERE c.id > %s AND "  # noqa: S608
-                f"{count_where} ORDER BY c.id LIMIT %s) x",
-                [last, *params, chunk],
-            )
-            hi = cur.fetchone()[0]
-        if hi is None:
-            return
-        yield total, score_chunk(run, last + 1, int(hi), texts, vectorised)
-        last = int(hi)
+
+    def bounds() -> Iterator[tuple[int, int]]:
+        last = 0
+        while True:
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"SELECT MAX(id) FROM (SELECT c.id FROM {s.claim} c WHERE c.id > %s AND "  # noqa: S608
+                    f"{count_where} ORDER BY c.id LIMIT %s) x",
+                    [last, *params, chunk],
+                )
+                hi = cur.fetchone()[0]
+            if hi is None:
+                return
+            yield last + 1, int(hi)
+            last = int(hi)
+
+    if not prefetch or connection.in_atomic_block:
+        for lo, hi in bounds():
+            yield total, score_chunk(run, lo, hi, texts, vectorised)
+        return
+
+    def prepare(lo: int, hi: int) -> Prepared:
+        found = run.chunk(lo, hi)
+        return found, run.rings(lo, hi, found)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = bounds()
+        following = next(ahead, None)
+        future = pool.submit(prepare, *following) if following else None
+        try:
+            while future is not None and following is not None:
+                prepared, current = future.result(), following
+                following = next(ahead, None)
+                future = pool.submit(prepare, *following) if following else None
+                yield total, score_chunk(run, *current, texts, vectorised, prepared)
+        finally:
+            pool.submit(_close).result()  # the reading thread's own connection
 
 
 def store(scores: list[BatchScore], *, at: dt.datetime, only_changed: bool = True) -> int:
