@@ -305,3 +305,18 @@ def test_command_prints_progress_and_rate(world: dict[str, Any]) -> None:
     assert "claims/s" in text and "1/1" in text and "0 written" in text  # scored the same at report time
     call_command("fraud", "score", "--open", "--since", "2020-01-01", "--rewrite", stdout=out)
     assert RiskAssessment.objects.filter(trigger="batch").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_ahead_gives_the_same_scores(presets: None) -> None:
+    from claimwise.accounts.choices import Role
+
+    handler = factories.user(Role.HANDLER)
+    policies = [factories.policy() for _ in range(3)]
+    for i in range(7):
+        factories.claim(actor=handler, policy=policies[i % 3], claimed_amount=str(1000 + 900 * i))
+    plain = batch_scores(chunk=3)
+    ahead = batch_scores(chunk=3, prefetch=True)
+    assert plain == ahead and len(ahead) == 7
+    summary = batch.score_claims(chunk=3, prefetch=True, only_changed=False)
+    assert summary.written == 7
