@@ -414,8 +414,10 @@ class _Run:
         masks: dict[str, np.ndarray] = {}
         found_docs: dict[int, list[str]] = defaultdict(list)
         for claim_id, doc_type in self.fetch(
-            f"SELECT DISTINCT d.claim_id, d.doc_type FROM {s.document} d JOIN {s.claim} c ON c.id = d.claim_id "  # noqa: S608
-            "WHERE {where} ORDER BY d.claim_id, d.doc_type",
+            # As facts._documents reads them: its DISTINCT includes the ordering columns, so a type
+            # appears once per document, in upload order.
+            f"SELECT d.claim_id, d.doc_type FROM {s.document} d JOIN {s.claim} c ON c.id = d.claim_id "  # noqa: S608
+            "WHERE {where} ORDER BY d.claim_id, d.uploaded_at, d.id",
             lo,
             hi,
         ):

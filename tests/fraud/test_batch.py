@@ -123,7 +123,8 @@ def book(world: dict[str, Any]) -> list[Claim]:
     data = png()
     a, b = report(world), report(world)
     upload(a, world["handler"], "damage_photo", data)
-    upload(b, world["handler"], "damage_photo", data)  # duplicate document (and a document ring? one claimant)
+    upload(b, world["handler"], "damage_photo", data)  # duplicate document
+    upload(a, world["handler"], "damage_photo", png(3, 3))  # a second photo: the type twice in its facts
     claims += [a, b]
     shop = factories.partner("SHOP1")
     shared = []
