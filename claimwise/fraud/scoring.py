@@ -138,6 +138,15 @@ def _ring_reason(ring: Ring) -> dict[str, Any]:
     }
 
 
+def combined(rules_score: float, model_score: float, network: float) -> float:
+    """The three parts as independent evidence (noisy-OR); shared with `fraud.batch`."""
+    return 1.0 - (1.0 - rules_score) * (1.0 - model_score) * (1.0 - network)
+
+
+def score_version(version_of_rules: str, model: dict[str, Any] | None) -> str:
+    return f"rules-{version_of_rules}+model-{model['version'] if model else 'none'}+network-v1"
+
+
 def evaluate(
     claim: Claim,
     *,
@@ -162,7 +171,7 @@ def evaluate(
         rings = rings_of(claim, claim_entities(claim, documents=documents))
     network = network_score(rings)
     reasons += [_ring_reason(r) for r in rings]
-    total = 1.0 - (1.0 - rules_score) * (1.0 - model_score) * (1.0 - network)
+    total = combined(rules_score, model_score, network)
     reasons.sort(key=lambda r: -r["weight"])
     version_of_rules = rules_version(rules)
     components: dict[str, Any] = {
@@ -170,7 +179,7 @@ def evaluate(
         "model": model,
         "network": {"score": network, "computed": True, "rings": [r.as_json() for r in rings]},
     }
-    version = f"rules-{version_of_rules}+model-{model['version'] if model else 'none'}+network-v1"
+    version = score_version(version_of_rules, model)
     return Score(_q(total), version, components, reasons[:TOP_REASONS], facts.known())
 
 

@@ -5,6 +5,7 @@ claimwise fraud train    --csv PATH --label COLUMN [...] [--user NAME]
 claimwise fraud evaluate --platform [--folds K]     the platform's own claims, labelled by investigations,
 claimwise fraud train    --platform [--user NAME]   validated forward in time (issue 6, item 2)
 claimwise fraud rules    install the preset red-flag rules (idempotent)
+claimwise fraud score    [--all | --open] [--since YYYY-MM-DD] [--chunk N] [--rewrite]   rescore claims in batch
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ class Command(BaseCommand):
                 p.add_argument("--user", help="username recorded as the trainer")
                 p.add_argument("--name", help="a name for the model (default: the file name)")
         sub.add_parser("rules", help="install the preset red-flag rules that do not exist yet")
+        p = sub.add_parser("score", help="rescore claims in batch (after a new model or rule is activated)")
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--all", action="store_true", help="every claim (the default)")
+        which.add_argument("--open", action="store_true", help="open claims only")
+        p.add_argument("--since", help="claims reported on or after this day (YYYY-MM-DD)")
+        p.add_argument("--chunk", type=int, default=20000, help="claims per chunk and transaction")
+        p.add_argument("--rewrite", action="store_true", help="write even when the score and version are unchanged")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -252,6 +260,34 @@ class Command(BaseCommand):
         from claimwise.fraud.rules import presets_install
 
         self.stdout.write(f"red-flag rules installed: {presets_install(actor=None)}")
+
+    def _score(self, opts: dict[str, Any]) -> None:
+        import datetime as dt
+
+        from claimwise.fraud.batch import score_claims
+
+        try:
+            since = dt.date.fromisoformat(opts["since"]) if opts.get("since") else None
+        except ValueError:
+            raise CommandError("--since: give a day as YYYY-MM-DD") from None
+        if opts["chunk"] < 1:
+            raise CommandError("--chunk must be at least 1")
+
+        def progress(done: int, total: int, rate: float) -> None:
+            self.stdout.write(f"  {done}/{total} claims, {rate:,.0f} claims/s")
+
+        summary = score_claims(
+            open_only=opts["open"],
+            since=since,
+            chunk=opts["chunk"],
+            only_changed=not opts["rewrite"],
+            progress=progress,
+        )
+        fallback = sorted(code for code, vector in summary.vectorised.items() if not vector)
+        self.stdout.write(
+            f"scored {summary.claims} claims in {summary.seconds:.1f} s ({summary.rate:,.0f} claims/s), "
+            f"{summary.written} written" + (f"; rules evaluated row by row: {', '.join(fallback)}" if fallback else "")
+        )
 
 
 def _comparison_text(c: dict[str, Any]) -> str:
