@@ -50,7 +50,9 @@ class StatusField(models.CharField):
 class Claim(TimeStampedModel):
     number = models.CharField(_("claim number"), max_length=24, unique=True, null=True, blank=True)
     policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="claims", verbose_name=_("policy"))
-    claimant = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="claims", verbose_name=_("claimant"))
+    claimant = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="claims", db_index=False, verbose_name=_("claimant")
+    )
     coverage = models.ForeignKey(
         Coverage, null=True, blank=True, on_delete=models.PROTECT, related_name="claims", verbose_name=_("coverage")
     )
@@ -111,6 +113,8 @@ class Claim(TimeStampedModel):
             models.Index(fields=["branch", "status", "reported_at"]),
             models.Index(fields=["status", "reported_at"]),
             models.Index(fields=["handler", "status"]),
+            # A claimant's claims in time (fraud: prior claims in 12 months, earlier payee accounts).
+            models.Index(fields=["claimant", "reported_at"], name="claim_claimant_reported"),
             # The work queues' scope over open claims only (a twelfth of a mature book): counts are
             # index-only scans, a handler's own claims are found without visiting closed ones (decision 22).
             models.Index(

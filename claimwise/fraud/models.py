@@ -348,8 +348,11 @@ class LinkKey(models.Model):
         verbose_name = _("link key")
         verbose_name_plural = _("link keys")
         constraints = [models.UniqueConstraint(fields=["claim", "kind", "key"], name="fraud_linkkey_claim_kind_key")]
-        # Distinct claimants of an entity are counted from the index alone.
-        indexes = [models.Index(fields=["kind", "key", "claimant"], name="fraud_linkkey_entity")]
+        # A ring's figures (distinct claimants, claims, first and last report) come from the index
+        # alone: claim and time ride along as covering columns (PostgreSQL; SQLite keeps the keys).
+        indexes = [
+            models.Index(fields=["kind", "key", "claimant"], include=["claim", "at"], name="fraud_linkkey_entity")
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.kind}:{self.key[:12]}"
