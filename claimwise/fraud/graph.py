@@ -17,8 +17,8 @@ from typing import Protocol
 
 MAX_ENTITIES = 12
 MAX_CLAIMS = 8  # per entity
-LABEL_ROOM = 110  # beyond the outer ring: radial claim numbers
-LINE_HEIGHT = 17  # the outer ring is at least this many units per node around
+LABEL_ROOM = 195  # beyond the outer ring: radial claim numbers (up to ~20 characters)
+LINE_HEIGHT = 19  # the outer ring is at least this many units per node around
 # Kinds in the order they are drawn (clockwise from the top); unknown kinds come last, by name.
 KIND_ORDER = ("claimant", "account", "phone", "plate", "address", "document", "partner")
 
@@ -43,6 +43,8 @@ class EntityNode:
     ring: bool
     shared: int  # other claims sharing it (all of them, not only those drawn)
     hidden: int  # of those, not drawn (the "+N more")
+    lx: float = 0.0  # its two-line label (centred on lx)
+    ly: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,8 @@ def layout(
         hidden_claims += max(0, len(link.claims) - max_claims)
         per_entity.append(own)
     outer_count = sum(len(own) for own in per_entity)
-    outer = max(130.0, outer_count * LINE_HEIGHT / (2 * math.pi), len(shown) * 34.0)
-    inner = outer * 0.52
+    outer = max(175.0, outer_count * LINE_HEIGHT / (2 * math.pi), len(shown) * 40.0)
+    inner = max(outer * 0.6, 130.0)  # clear of the claim's own label at the centre
     size = 2 * (outer + LABEL_ROOM)
     cx = cy = size / 2
     graph = Graph(size=_r(size), cx=_r(cx), cy=_r(cy), hidden_entities=hidden_entities, hidden_claims=hidden_claims)
@@ -137,6 +139,9 @@ def layout(
         ex, ey = cx + inner * math.cos(middle), cy + inner * math.sin(middle)
         ring = (link.kind, link.entity) in ring_set
         entity_at.append((ex, ey))
+        # The two-line label below the node, or above it for the nodes at the top, so that it never
+        # covers the claim's own label at the centre (ly is the first line's baseline).
+        lx, ly = ex, ey + (-41 if math.sin(middle) < -0.4 else 34)
         graph.entities.append(
             EntityNode(
                 kind=link.kind,
@@ -146,6 +151,8 @@ def layout(
                 ring=ring,
                 shared=len(link.claims),
                 hidden=max(0, len(link.claims) - max_claims),
+                lx=_r(lx),
+                ly=_r(ly),
             )
         )
         graph.edges.append(Edge(_r(cx), _r(cy), _r(ex), _r(ey), ring))

@@ -31,14 +31,19 @@ INVESTIGATOR_ROLES = (Role.SUPERVISOR, Role.COMPLIANCE, Role.HANDLER, Role.REVIE
 
 
 class CaseForm(forms.Form):
-    """Every form on the case page knows its case and user."""
+    """Every form on the case page knows its case and user; its ids are its own (several forms on
+    one page have a "text" field)."""
+
+    key = ""
 
     def __init__(self, *args: Any, case: InvestigationCase, user: User, **kwargs: Any) -> None:
         self.case, self.user = case, user
+        kwargs.setdefault("auto_id", f"id_{self.key}_%s")
         super().__init__(*args, **kwargs)
 
 
 class TaskForm(CaseForm):
+    key = "task"
     text = forms.CharField(label=gettext_lazy("Task"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     due = forms.DateField(
         label=gettext_lazy("Due (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -46,16 +51,19 @@ class TaskForm(CaseForm):
 
 
 class DoneForm(CaseForm):
+    key = "done"
     task = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class NoteForm(CaseForm):
+    key = "note"
     text = forms.CharField(
         label=gettext_lazy("Note"), max_length=inv.MAX_TEXT, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class AssignForm(CaseForm):
+    key = "assign"
     assignee = forms.TypedChoiceField(label=gettext_lazy("Investigator"), required=False, coerce=int, empty_value=None)
     current = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -75,6 +83,7 @@ class AssignForm(CaseForm):
 
 
 class CloseForm(CaseForm):
+    key = "close"
     outcome = forms.ChoiceField(label=gettext_lazy("Outcome"), choices=CaseOutcome.choices, widget=forms.RadioSelect)
     amount_saved = forms.DecimalField(
         label=gettext_lazy("Amount saved"),

@@ -7,9 +7,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-WIDTH = 640
-HEIGHT = 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 14, 40  # room for the axis labels
+# Narrow enough that 14-unit labels stay readable when a phone scales the chart to ~320 px.
+WIDTH = 480
+HEIGHT = 220
+LEFT, RIGHT, TOP, BOTTOM = 44, 14, 12, 34  # room for the axis labels
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ def line_chart(
         marks = {0, *range(len(days) - 1, -1, -14)}
         chosen: list[int] = []
         for index in sorted(marks):
-            # Keep labels apart (about 70 units): the alert day wins over a date just before it.
-            if chosen and x(index) - x(chosen[-1]) < 70:
+            # Keep labels apart (about 60 units): the alert day wins over a date just before it.
+            if chosen and x(index) - x(chosen[-1]) < 60:
                 if index == len(days) - 1:
                     chosen[-1] = index
                 continue

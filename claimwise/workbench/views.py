@@ -295,7 +295,7 @@ def _case_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
     tasks = [
         (
             t,
-            cases.DoneForm(case=case, user=user, initial={"task": t.pk})
+            cases.DoneForm(case=case, user=user, initial={"task": t.pk}, auto_id=f"id_done{t.pk}_%s")
             if done and cases.may_mark_done(user, case, t) and t.done_at is None
             else None,
         )
@@ -343,7 +343,9 @@ def case_action(request: HttpRequest, case_id: int, key: str) -> HttpResponse:
         return page_redirect(request, url)
     user: User = request.user  # type: ignore[assignment]
     data = request.POST if request.method == "POST" else None
-    form = action.form(data, case=case, user=user)
+    task = request.POST.get("task") if key == "done" else None
+    ids = {"auto_id": f"id_done{task}_%s"} if task and task.isdigit() else {}
+    form = action.form(data, case=case, user=user, **ids)
     if request.method == "POST" and form.is_valid():
         try:
             cases.perform(action, user, case, form)
@@ -351,10 +353,13 @@ def case_action(request: HttpRequest, case_id: int, key: str) -> HttpResponse:
             show_errors(form, exc)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": action.label})
-            anchor = {"task": "#tasks", "done": "#tasks", "note": "#notes"}.get(key, "")
-            return page_redirect(request, url + anchor)
+            if getattr(request, "htmx", False):
+                # Reload in place: an HX-Redirect to this page plus an anchor would only scroll.
+                done = HttpResponse(status=204)
+                done["HX-Refresh"] = "true"
+                return done
+            return redirect(url + {"task": "#tasks", "done": "#tasks", "note": "#notes"}.get(key, ""))
     status = 422 if request.method == "POST" else 200
-    task = form.data.get("task") if form.is_bound else None
     if getattr(request, "htmx", False):
         fragment = {"case": case, "action": action, "form": form, "task_id": task}
         return render(request, "workbench/_case_form.html", fragment, status=status)

@@ -96,7 +96,7 @@ def test_the_line_chart_scales_values_and_lines_into_the_plot() -> None:
     # Dates every two weeks back from the alert day, which is labelled.
     assert c.x_ticks[-1].label == "02-26" and c.x_ticks[0].label == "01-01"
     gaps = [b.at - a.at for a, b in zip(c.x_ticks, c.x_ticks[1:], strict=False)]
-    assert all(gap >= 70 for gap in gaps)
+    assert all(gap >= 60 for gap in gaps)
     assert line_chart(_history(values), expected=2.4, limit=8) == c
 
 
