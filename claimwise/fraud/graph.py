@@ -120,8 +120,8 @@ def layout(
         hidden_claims += max(0, len(link.claims) - max_claims)
         per_entity.append(own)
     outer_count = sum(len(own) for own in per_entity)
-    outer = max(175.0, outer_count * LINE_HEIGHT / (2 * math.pi), len(shown) * 40.0)
-    inner = max(outer * 0.6, 130.0)  # clear of the claim's own label at the centre
+    outer = max(190.0, outer_count * LINE_HEIGHT / (2 * math.pi), len(shown) * 40.0)
+    inner = max(outer * 0.56, 125.0)  # clear of the claim's own label at the centre
     size = 2 * (outer + LABEL_ROOM)
     cx = cy = size / 2
     graph = Graph(size=_r(size), cx=_r(cx), cy=_r(cy), hidden_entities=hidden_entities, hidden_claims=hidden_claims)
