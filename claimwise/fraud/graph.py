@@ -79,6 +79,11 @@ class Graph:
     edges: list[Edge] = field(default_factory=list)
     hidden_entities: int = 0  # entities not drawn
     hidden_claims: int = 0  # claim links not drawn (over all entities)
+    view: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the viewBox: what is drawn, tight
+
+    @property
+    def view_box(self) -> str:
+        return " ".join(f"{v:g}" for v in self.view)
 
     @property
     def empty(self) -> bool:
@@ -139,9 +144,9 @@ def layout(
         ex, ey = cx + inner * math.cos(middle), cy + inner * math.sin(middle)
         ring = (link.kind, link.entity) in ring_set
         entity_at.append((ex, ey))
-        # The two-line label below the node, or above it for the nodes at the top, so that it never
-        # covers the claim's own label at the centre (ly is the first line's baseline).
-        lx, ly = ex, ey + (-41 if math.sin(middle) < -0.4 else 34)
+        # The two-line label below the node (ly is the first line's baseline): the inner ring is far
+        # enough from the centre that it never covers the claim's own label there.
+        lx, ly = ex, ey + 34
         graph.entities.append(
             EntityNode(
                 kind=link.kind,
@@ -189,4 +194,29 @@ def layout(
     graph.claims = [replace(c, ring=c.claim_id in in_rings) for c in graph.claims]
     # Ring edges last, so they are drawn on top.
     graph.edges.sort(key=lambda e: e.ring)
+    graph.view = _bounds(graph)
     return graph
+
+
+CHAR = 9.0  # the width of a character of a 15-unit label, about
+
+
+def _bounds(graph: Graph) -> tuple[float, float, float, float]:
+    """The box around everything drawn (the centre's label, the entities with their labels, the
+    claims with their radial numbers) plus a margin: a sparse neighbourhood is not shrunk on a phone
+    to make room for empty corners."""
+    xs = [graph.cx - 100, graph.cx + 100]
+    ys = [graph.cy - 17, graph.cy + 17]
+    for e in graph.entities:
+        half = max(len(e.label) + 8, 14) * CHAR / 2
+        xs += [e.x - half, e.x + half]
+        ys += [e.y - 20, e.y + 20, e.ly - 14, e.ly + 20]
+    for c in graph.claims:
+        radians = math.radians(c.angle)
+        length = len(c.number) * CHAR * (1 if c.anchor == "start" else -1)
+        xs += [c.x, c.lx + length * math.cos(radians)]
+        ys += [c.y, c.ly + length * math.sin(radians)]
+    margin = 12
+    left, top = max(0.0, min(xs) - margin), max(0.0, min(ys) - margin)
+    right, bottom = min(graph.size, max(xs) + margin), min(graph.size, max(ys) + margin)
+    return (_r(left), _r(top), _r(right - left), _r(bottom - top))

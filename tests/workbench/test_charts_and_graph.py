@@ -34,9 +34,12 @@ def test_the_claim_is_at_the_centre_entities_around_it_and_claims_outside() -> N
     assert sorted(c.number for c in g.claims) == ["CL000010", "CL000011", "CL000020"]
     # One edge centre → entity per entity and one entity → claim per shared claim.
     assert len(g.edges) == 2 + 3
-    # Every node is inside the square picture, labels included.
+    # Every node is inside the picture's box, which is no larger than the square.
+    left, top, width, height = g.view
+    assert left >= 0 and top >= 0 and left + width <= g.size and top + height <= g.size
     for node in [*g.entities, *g.claims]:
-        assert 0 < node.x < g.size and 0 < node.y < g.size
+        assert left < node.x < left + width and top < node.y < top + height
+    assert g.view_box == " ".join(f"{v:g}" for v in g.view)
 
 
 def test_the_same_links_give_the_same_picture_in_any_order() -> None:
