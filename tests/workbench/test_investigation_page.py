@@ -256,3 +256,25 @@ def test_a_claim_without_links_says_so(world: dict[str, Any]) -> None:
     html = _client(world["supervisor"]).get(_url(case)).content.decode()
     assert "No other claim shares" in html and 'class="wb-graph-svg"' not in html
     assert not RingAlert.objects.exists()
+
+
+def test_the_case_page_reads_a_constant_number_of_queries(siu: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claimwise.fraud.investigations import case_note_add
+
+    client, case = _client(siu["supervisor"]), siu["case"]
+    case_task_add(actor=None, case_id=case.pk, text="one")
+    client.get(_url(case))  # the first page of a session checks for an authenticator once
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(_url(case)).status_code == 200
+    for i in range(4):
+        case_task_add(actor=None, case_id=case.pk, text=f"task {i}")
+        case_note_add(actor=siu["supervisor"], case_id=case.pk, text=f"note {i}")
+    report(siu["handler"], unrelated_policy(), ACCOUNT)  # one more claim on the ring
+    with CaptureQueriesContext(connection) as more:
+        assert client.get(_url(case)).status_code == 200
+    assert len(few.captured_queries) == len(more.captured_queries), "\n".join(
+        q["sql"][:90] for q in [*few.captured_queries, {"sql": "----"}, *more.captured_queries]
+    )
