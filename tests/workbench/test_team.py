@@ -93,8 +93,9 @@ def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any], request: An
     from claimwise.fraud.rules import presets_install, rules_changed
     from tests.claims.test_api import png
 
+    rules_changed()  # the active rules are cached per process: read them again, and after the test
+    request.addfinalizer(rules_changed)
     presets_install(actor=None)  # scored claims: the risk card, its rings and the neighbourhood picture
-    request.addfinalizer(rules_changed)  # the active rules are cached per process
     claims = urgent_claims(desk["handler"], desk["policy"])
     claim = claims["warning"]
     data = png()
