@@ -353,12 +353,7 @@ def case_action(request: HttpRequest, case_id: int, key: str) -> HttpResponse:
             show_errors(form, exc)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": action.label})
-            if getattr(request, "htmx", False):
-                # Reload in place: an HX-Redirect to this page plus an anchor would only scroll.
-                done = HttpResponse(status=204)
-                done["HX-Refresh"] = "true"
-                return done
-            return redirect(url + {"task": "#tasks", "done": "#tasks", "note": "#notes"}.get(key, ""))
+            return _reload(request, url + {"task": "#tasks", "done": "#tasks", "note": "#notes"}.get(key, ""))
     status = 422 if request.method == "POST" else 200
     if getattr(request, "htmx", False):
         fragment = {"case": case, "action": action, "form": form, "task_id": task}
@@ -470,7 +465,16 @@ def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
 
 
 def _to_claim(request: HttpRequest, claim: Claim, anchor: str = "") -> HttpResponse:
-    return page_redirect(request, reverse("workbench:claim", args=[claim.pk]) + anchor)
+    return _reload(request, reverse("workbench:claim", args=[claim.pk]) + anchor)
+
+
+def _reload(request: HttpRequest, url: str) -> HttpResponse:
+    """page_redirect, and for htmx also a reload: going from a page to the same page plus an anchor
+    only scrolls the browser, so the change just made would not show."""
+    answer = page_redirect(request, url)
+    if "#" in url and getattr(request, "htmx", False):
+        answer["HX-Refresh"] = "true"
+    return answer
 
 
 @staff_view

@@ -122,7 +122,8 @@ def test_add_a_task_mark_it_done_and_refusals_come_back_in_place(siu: dict[str, 
     html = client.get(_url(case)).content.decode()
     assert f'id="form-done-{task.pk}"' in html and "Call the bank" in html
     marked = client.post(_url(case, "done"), {"task": task.pk}, **HX)
-    assert marked.status_code == 204 and marked["HX-Refresh"] == "true"  # htmx reloads the page in place
+    assert marked.status_code == 204 and marked["HX-Redirect"] == f"/work/investigations/{case.pk}/#tasks"
+    assert marked["HX-Refresh"] == "true"  # to the same page plus an anchor: reload, not only scroll
     task.refresh_from_db()
     assert task.done_at is not None and task.done_by == siu["supervisor"]
     again = client.post(_url(case, "done"), {"task": task.pk})  # without JS: the whole page, 422
