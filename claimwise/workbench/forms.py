@@ -12,6 +12,7 @@ from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.claims.services import MAX_TEXT
 from claimwise.core.choices import LineOfBusiness
+from claimwise.fraud.choices import Dimension, Measure
 from claimwise.process.stepchecks import current_step, step_checklist
 from claimwise.workbench.selectors import DONE, HandlerChoice, QueueFilters, RiskBand, assignable_handlers
 
@@ -326,3 +327,12 @@ class ReportForm(forms.Form):
         if data.get("payee_account") and not data.get("payee_name"):
             self.add_error("payee_name", _("Give the payee's name."))
         return data
+
+
+class WarningFilterForm(forms.Form):
+    measure = forms.ChoiceField(label=_("Measure"), required=False, choices=ANY + Measure.choices)
+    dimension = forms.ChoiceField(label=_("By"), required=False, choices=ANY + Dimension.choices)
+
+    def filters(self) -> tuple[str, str]:
+        d = self.cleaned_data if self.is_valid() else {}
+        return d.get("measure") or "", d.get("dimension") or ""

@@ -328,6 +328,7 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
     checklist = step_checklist(claim, step) if step is not None else []
     timeline = list(claim_timeline(claim, user=user))
     open_checks = sum(1 for item in checklist if item["confirmed_by"] is None)
+    risk = risk_view(claim)
     return {
         "claim": claim,
         "remaining": remaining,
@@ -341,7 +342,9 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
         "notes": [e for e in timeline if e.kind == "note"],
         "thread": list(claim.messages.select_related("author")),
         "notifications": list(messages_about(claim)[:50]),
-        "risk": _risk_view(claim),
+        "risk": risk,
+        # The picture only for a scored claim: an unscored one was never linked either.
+        "links": neighbourhood(user, claim, risk["rings"]) if risk else None,
         "open_checks": open_checks,
         "authority": authority,
         "amount": claim.assessed_amount or claim.claimed_amount,
@@ -350,7 +353,7 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
     }
 
 
-def _risk_view(claim: Claim) -> dict[str, Any] | None:
+def risk_view(claim: Claim) -> dict[str, Any] | None:
     """The claim's latest fraud risk assessment with its reasons in the reader's language, and the
     rings it is in (two queries, only for a scored claim)."""
     assessment = RiskAssessment.objects.filter(claim_id=claim.pk).order_by("-at", "-pk").first()
@@ -396,3 +399,90 @@ def assignable_handlers(claim: Claim) -> list[HandlerChoice]:
         HandlerChoice(pk, f"{last}{first}" or username, team or "—", n, available)
         for pk, last, first, username, team, n, available in rows
     ]
+
+
+# --- the neighbourhood picture (link analysis) --------------------------------------------------------
+
+ICONS = {  # Material Symbols ligatures (the font is served with the page); unknown kinds get "link"
+    "claimant": "person",
+    "phone": "call",
+    "account": "account_balance",
+    "plate": "directions_car",
+    "address": "home",
+    "document": "description",
+    "partner": "handshake",
+}
+
+
+def kind_label(kind: str) -> str:
+    from claimwise.fraud.choices import LinkKind
+
+    if kind == "claimant":
+        return _("Same claimant")
+    if kind in LinkKind.values:
+        return str(LinkKind(kind).label)
+    return kind.replace("_", " ").capitalize()  # a kind added later, before it has a label here
+
+
+def neighbourhood(user: User, claim: Claim, rings: list[Any]) -> dict[str, Any]:
+    """The claim's neighbourhood for the picture and its text list: the links (fraud.selectors.
+    claim_links), their layout (fraud.graph.layout) and which linked claims this user may open.
+    A constant number of queries whatever the size: the links' own and one for the scope."""
+    from claimwise.fraud.graph import layout
+    from claimwise.fraud.selectors import claim_links
+
+    _claim, links = claim_links(claim.pk, user=user)
+    ring_keys = {(r.kind, r.entity) for r in rings}
+    graph = layout(links, rings=ring_keys)
+    ids = {pk for link in links for pk, _n in link.claims}
+    visible = set(claim_queryset(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    entities = [{"node": n, "label": kind_label(n.kind), "icon": ICONS.get(n.kind, "link")} for n in graph.entities]
+    kinds = list(dict.fromkeys(n.kind for n in graph.entities))
+    return {
+        "claim": claim,
+        "graph": graph,
+        "entities": entities,
+        "claims": [{"node": c, "visible": c.claim_id in visible} for c in graph.claims],
+        "legend": [{"label": kind_label(k), "icon": ICONS.get(k, "link")} for k in kinds],
+        "any_ring": any(n.ring for n in graph.entities),
+        "rows": [
+            {
+                "label": kind_label(link.kind),
+                "entity": link.entity,
+                "ring": (link.kind, link.entity) in ring_keys,
+                "claimants": link.claimants,
+                "claims": [(pk, number, pk in visible) for pk, number in link.claims],
+            }
+            for link in links
+        ],
+    }
+
+
+# --- early warning ------------------------------------------------------------------------------------
+
+WARNING_ROLES = TEAM_QUEUE_ROLES  # those who watch the whole book: supervisors, compliance, audit, admin
+WARNINGS_SHOWN = 50
+CLAIMS_PER_ALERT = 20
+
+
+def warning_alerts(user: User, *, measure: str = "", dimension: str = "") -> list[dict[str, Any]]:
+    """Early-warning alerts, the suspicious ones first (newest day first), those explained by a
+    declared catastrophe after them; each with its chart and the claims behind it that this user may
+    open. Two queries: the alerts (with their catastrophe) and the claims of all of them together."""
+    from claimwise.fraud.models import WarningAlert
+    from claimwise.workbench.charts import line_chart
+
+    qs = WarningAlert.objects.select_related("catastrophe").order_by("expected", "-day", "measure", "dimension", "key")
+    if measure:
+        qs = qs.filter(measure=measure)
+    if dimension:
+        qs = qs.filter(dimension=dimension)
+    alerts = list(qs[:WARNINGS_SHOWN])
+    ids = {pk for a in alerts for pk in a.claim_ids[:CLAIMS_PER_ALERT]}
+    numbers = dict(claim_queryset(user).filter(pk__in=ids).values_list("pk", "number")) if ids else {}
+    out = []
+    for alert in alerts:
+        chart = line_chart(alert.history, expected=float(alert.expected_value), limit=float(alert.upper_limit))
+        behind = [(pk, numbers[pk]) for pk in alert.claim_ids[:CLAIMS_PER_ALERT] if pk in numbers]
+        out.append({"alert": alert, "chart": chart, "claims": behind, "more": len(alert.claim_ids) - len(behind)})
+    return out

@@ -276,6 +276,108 @@ def investigations(request: HttpRequest) -> HttpResponse:
     return render(request, "workbench/investigations.html", context)
 
 
+def _case_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    from claimwise.core.errors import PermissionDenied as Refused
+    from claimwise.fraud.selectors import case_get
+    from claimwise.workbench import cases
+
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        case = case_get(case_id, user=user)
+    except NotFound:
+        raise Http404 from None
+    except Refused:
+        raise PermissionDenied from None
+    risk = selectors.risk_view(case.claim)
+    offered = cases.offered(user, case)
+    forms_ = {a.key: (a, a.form(case=case, user=user)) for a in offered if a.key != "done"}
+    done = cases.ACTIONS["done"] if any(a.key == "done" for a in offered) else None
+    tasks = [
+        (
+            t,
+            cases.DoneForm(case=case, user=user, initial={"task": t.pk}, auto_id=f"id_done{t.pk}_%s")
+            if done and cases.may_mark_done(user, case, t) and t.done_at is None
+            else None,
+        )
+        for t in case.tasks.all()
+    ]
+    return {
+        "case": case,
+        "claim": case.claim,
+        "risk": risk,
+        "links": selectors.neighbourhood(user, case.claim, risk["rings"] if risk else []),
+        "offered": offered,
+        "forms": forms_,
+        "tasks": tasks,
+        "done_action": done,
+        "notes": list(case.notes.all()),
+        "now": timezone.now(),
+    }
+
+
+def _case_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    return render(request, "workbench/case.html", context, status=status)
+
+
+@staff_view
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    """An investigation case (SIU): the claim, the score at opening and the current reasons, the
+    neighbourhood picture, tasks, notes, assignment and closing with an outcome. The claim's own
+    statutory clocks keep running whatever happens here."""
+    return _case_page(request, _case_context(request, case_id))
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def case_action(request: HttpRequest, case_id: int, key: str) -> HttpResponse:
+    """One case form (GET, for htmx) and its submission, as on the claim page: success reloads the
+    case page with a message; a refusal re-renders the form with the reason in place (422)."""
+    from claimwise.workbench import cases
+
+    context = _case_context(request, case_id)
+    case = context["case"]
+    action = next((a for a in context["offered"] if a.key == key), None)
+    url = reverse("workbench:case", args=[case.pk])
+    if action is None:
+        messages.error(request, _("This action is not available on the case now."))
+        return page_redirect(request, url)
+    user: User = request.user  # type: ignore[assignment]
+    data = request.POST if request.method == "POST" else None
+    task = request.POST.get("task") if key == "done" else None
+    ids = {"auto_id": f"id_done{task}_%s"} if task and task.isdigit() else {}
+    form = action.form(data, case=case, user=user, **ids)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cases.perform(action, user, case, form)
+        except DomainError as exc:
+            show_errors(form, exc)
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": action.label})
+            return _reload(request, url + {"task": "#tasks", "done": "#tasks", "note": "#notes"}.get(key, ""))
+    status = 422 if request.method == "POST" else 200
+    if getattr(request, "htmx", False):
+        fragment = {"case": case, "action": action, "form": form, "task_id": task}
+        return render(request, "workbench/_case_form.html", fragment, status=status)
+    if key == "done":
+        context["tasks"] = [(t, form if str(t.pk) == str(task) else f) for t, f in context["tasks"]]
+    else:
+        context["forms"] = {**context["forms"], key: (action, form)}
+    return _case_page(request, context, status)
+
+
+@staff_view
+def warnings(request: HttpRequest) -> HttpResponse:
+    """Early warning (T2, T7): alerts above their control limits with their 57-day chart and the
+    claims behind them; the suspicious first, those a declared catastrophe explains marked."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.role not in selectors.WARNING_ROLES:
+        raise PermissionDenied
+    form = forms.WarningFilterForm(request.GET or None)
+    measure, dimension = form.filters()
+    context = {"form": form, "alerts": selectors.warning_alerts(user, measure=measure, dimension=dimension)}
+    return render(request, "workbench/warnings.html", context)
+
+
 @staff_view
 def customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Customer 360 (T1): the claimant's policies, claims, payments and what they were told."""
@@ -363,7 +465,16 @@ def claim_action(request: HttpRequest, claim_id: int, key: str) -> HttpResponse:
 
 
 def _to_claim(request: HttpRequest, claim: Claim, anchor: str = "") -> HttpResponse:
-    return page_redirect(request, reverse("workbench:claim", args=[claim.pk]) + anchor)
+    return _reload(request, reverse("workbench:claim", args=[claim.pk]) + anchor)
+
+
+def _reload(request: HttpRequest, url: str) -> HttpResponse:
+    """page_redirect, and for htmx also a reload: going from a page to the same page plus an anchor
+    only scrolls the browser, so the change just made would not show."""
+    answer = page_redirect(request, url)
+    if "#" in url and getattr(request, "htmx", False):
+        answer["HX-Refresh"] = "true"
+    return answer
 
 
 @staff_view

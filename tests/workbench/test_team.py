@@ -24,7 +24,10 @@ TEAM_QUERIES = 10
 # checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
 # Since: messages with the customer, step names of the deadlines, notifications (+1 for their attempts
 # when there are any), the latest risk assessment and the rings the claim is in.
-CLAIM_QUERIES = 23
+# The neighbourhood picture (a scored claim): fraud.selectors.claim_links (claim and assessment read
+# again in its scope check, the claimant's other claims, the documents' hashes, the shared entities)
+# and which linked claims the reader may open. Constant, whatever the number of links.
+CLAIM_QUERIES = 29
 
 
 def _client(user: Any) -> Client:
@@ -83,12 +86,16 @@ def test_customer_360_page(desk: dict[str, Any]) -> None:
     assert _client(other_branch).get(link).status_code == 404
 
 
-def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any]) -> None:
+def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any], request: Any) -> None:
     import io
 
     from claimwise.claims.services import document_upload
+    from claimwise.fraud.rules import presets_install, rules_changed
     from tests.claims.test_api import png
 
+    rules_changed()  # the active rules are cached per process: read them again, and after the test
+    request.addfinalizer(rules_changed)
+    presets_install(actor=None)  # scored claims: the risk card, its rings and the neighbourhood picture
     claims = urgent_claims(desk["handler"], desk["policy"])
     claim = claims["warning"]
     data = png()
