@@ -126,6 +126,12 @@ def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
     claimants' claims holding it. Indexed look-ups only: the claimant's claims
     by `claimant_id`, the entities' claims by the link index (kind, key)."""
     claim, _ = claim_risk(claim_id, user=user)
+    return claim, neighbourhood_links(claim)
+
+
+def neighbourhood_links(claim: Claim, *, documents: tuple[str, ...] | None = None) -> list[Link]:
+    """`claim_links` for a claim the caller has already found in the user's scope (the workbench's
+    claim and case pages), with its documents' SHA-256 when the caller has them in hand."""
     links: list[Link] = []
     own = list(
         Claim.objects.filter(claimant_id=claim.claimant_id)
@@ -135,12 +141,12 @@ def claim_links(claim_id: int, *, user: User) -> tuple[Claim, list[Link]]:
     )
     if own:
         links.append(Link("claimant", claim.claimant.name, [(pk, number or "") for pk, number in own], 1))
-    entities = claim_entities(claim, partners=claim_partners(claim.pk))
+    entities = claim_entities(claim, documents=documents, partners=claim_partners(claim.pk))
     found = {(e.kind, e.key): e for e in entities if e.kind != LinkKind.PARTNER}
     partners = [e for e in entities if e.kind == LinkKind.PARTNER]
     links += _links_of(claim, found)
     links += _partner_links(claim, partners)
-    return claim, links
+    return links
 
 
 def _links_of(claim: Claim, found: dict[tuple[str, str], Entity]) -> list[Link]:

@@ -344,7 +344,7 @@ def claim_page(user: User, claim_id: int) -> dict[str, Any]:
         "notifications": list(messages_about(claim)[:50]),
         "risk": risk,
         # The picture only for a scored claim: an unscored one was never linked either.
-        "links": neighbourhood(user, claim, risk["rings"]) if risk else None,
+        "links": neighbourhood(user, claim, risk["rings"], documents=documents) if risk else None,
         "open_checks": open_checks,
         "authority": authority,
         "amount": claim.assessed_amount or claim.claimed_amount,
@@ -424,14 +424,16 @@ def kind_label(kind: str) -> str:
     return kind.replace("_", " ").capitalize()  # a kind added later, before it has a label here
 
 
-def neighbourhood(user: User, claim: Claim, rings: list[Any]) -> dict[str, Any]:
-    """The claim's neighbourhood for the picture and its text list: the links (fraud.selectors.
-    claim_links), their layout (fraud.graph.layout) and which linked claims this user may open.
-    A constant number of queries whatever the size: the links' own and one for the scope."""
+def neighbourhood(user: User, claim: Claim, rings: list[Any], *, documents: list[Any] | None = None) -> dict[str, Any]:
+    """The neighbourhood of a claim the user may see (the caller found it in scope) for the picture
+    and its text list: the links (fraud.selectors.neighbourhood_links), their layout (fraud.graph.
+    layout) and which linked claims this user may open. A constant number of queries whatever the
+    size: the links' own and one for the scope. `documents`: the claim's, when already loaded."""
     from claimwise.fraud.graph import layout
-    from claimwise.fraud.selectors import claim_links
+    from claimwise.fraud.selectors import neighbourhood_links
 
-    _claim, links = claim_links(claim.pk, user=user)
+    shas = None if documents is None else tuple(sorted({d.sha256 for d in documents}))
+    links = neighbourhood_links(claim, documents=shas)
     ring_keys = {(r.kind, r.entity) for r in rings}
     graph = layout(links, rings=ring_keys)
     ids = {pk for link in links for pk, _n in link.claims}
