@@ -385,29 +385,26 @@ def part_batch(args: argparse.Namespace) -> None:
             print(f"  {done:,}/{all_:,} claims, {rate:,.0f} claims/s", flush=True)
 
     before = load()
-    started, cpu = time.perf_counter(), time.process_time()
-    done = fallback = 0
-    vectorised: dict[str, bool] = {}
-    for _total, scores in batch.chunks(chunk=args.chunk, vectorised=vectorised, prefetch=args.prefetch):
-        done += len(scores)
-        if (done // args.chunk) % 10 == 0:
-            progress(done, _total, done / (time.perf_counter() - started))
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    fallback = sum(1 for v in vectorised.values() if not v)
+    cpu = time.process_time()
+    computed = batch.score_claims(chunk=args.chunk, write=False, progress=progress, workers=args.workers)
+    cpu = time.process_time() - cpu
+    fallback = sum(1 for v in computed.vectorised.values() if not v)
+    per_cpu = f" ({computed.claims / cpu:,.0f} per CPU-second of this process)" if args.workers == 1 else ""
     print(
-        f"batch compute only: {done:,} claims in {seconds:.1f} s = {done / seconds:,.0f} claims/s "
-        f"({done / cpu:,.0f} per CPU-second of this process) "
-        f"({len(vectorised) - fallback} rules vectorised, {fallback} row by row); load average {before} -> {load()}",
+        f"batch compute only: {computed.claims:,} claims in {computed.seconds:.1f} s = {computed.rate:,.0f} claims/s"
+        f"{per_cpu}, {args.workers} process(es) ({len(computed.vectorised) - fallback} rules vectorised, "
+        f"{fallback} row by row); load average {before} -> {load()}",
         flush=True,
     )
     before, cpu = load(), time.process_time()
     summary = batch.score_claims(
-        chunk=args.chunk, only_changed=not args.reuse, progress=progress, prefetch=args.prefetch
+        chunk=args.chunk, only_changed=not args.reuse, progress=progress, prefetch=args.prefetch, workers=args.workers
     )
     cpu = time.process_time() - cpu
     print(
         f"batch compute + store: {summary.claims:,} claims in {summary.seconds:.1f} s = {summary.rate:,.0f} claims/s "
-        f"({summary.claims / cpu:,.0f} per CPU-second of this process), "
+        + (f"({summary.claims / cpu:,.0f} per CPU-second of this process), " if args.workers == 1 else "")
+        + f"{args.workers} process(es), "
         f"{summary.written:,} written; load average {before} -> {load()}",
         flush=True,
     )
@@ -463,6 +460,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="batch/single: the database generated before")
     parser.add_argument("--chunk", type=int, default=20_000, help="batch: claims per chunk")
     parser.add_argument("--prefetch", action="store_true", help="batch: read the next chunk on a second connection")
+    parser.add_argument("--workers", type=int, default=1, help="batch: processes sharing the chunks")
     parser.add_argument("--csv", default=str(SHARED))
     parser.add_argument("--seeds", default="0", help="fold-split seeds for the CV part, e.g. 0,1,2,3,4")
     parser.add_argument("--policies", type=int, default=300)

@@ -799,8 +799,10 @@ def chunks(
     chunk: int = CHUNK,
     vectorised: dict[str, bool] | None = None,
     prefetch: bool = False,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[tuple[int, list[BatchScore]]]:
     """(claims selected in all, the scores of one chunk), chunk after chunk in id order.
+    `part` (k, n): only every n-th chunk from the k-th (one of n workers).
     `vectorised`: filled with whether each rule was translated (False: rule-engine row by row).
     `prefetch`: read the next chunk's facts on a second connection while this one is scored (not
     inside a transaction: another connection would not see its rows)."""
@@ -815,6 +817,11 @@ def chunks(
         total = int(cur.fetchone()[0])
 
     def bounds() -> Iterator[tuple[int, int]]:
+        for index, pair in enumerate(all_bounds()):
+            if index % part[1] == part[0]:
+                yield pair
+
+    def all_bounds() -> Iterator[tuple[int, int]]:
         last = 0
         while True:
             with connection.cursor() as cur:
@@ -956,15 +963,25 @@ def score_claims(
     only_changed: bool = True,
     progress: Progress | None = None,
     prefetch: bool = False,
+    workers: int = 1,
+    at: dt.datetime | None = None,
+    part: tuple[int, int] = (0, 1),
 ) -> Summary:
     """Score the selected claims chunk by chunk; with `write`, store each chunk in its own
-    transaction. `progress(done, total, claims per second)` after every chunk."""
+    transaction. `progress(done, total, claims per second)` after every chunk. `workers` > 1 (on
+    PostgreSQL, outside a transaction) shares the chunks among that many processes."""
+    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        return _score_in_processes(
+            workers,
+            dict(open_only=open_only, since=since, chunk=chunk, write=write, only_changed=only_changed),
+            progress,
+        )
     started = time.perf_counter()
     done = written = 0
-    at = timezone.now()
+    at = at or timezone.now()
     vectorised: dict[str, bool] = {}
     for total, scores in chunks(
-        open_only=open_only, since=since, chunk=chunk, vectorised=vectorised, prefetch=prefetch
+        open_only=open_only, since=since, chunk=chunk, vectorised=vectorised, prefetch=prefetch, part=part
     ):
         if write:
             with transaction.atomic():
@@ -972,6 +989,66 @@ def score_claims(
         done += len(scores)
         if progress is not None:
             progress(done, total, done / max(1e-9, time.perf_counter() - started))
+    return Summary(done, written, time.perf_counter() - started, vectorised)
+
+
+def _score_in_processes(workers: int, options: dict[str, Any], progress: Progress | None) -> Summary:
+    """Every `workers`-th chunk to each of `workers` fresh processes (spawned, not forked: a fork
+    after LightGBM's OpenMP threads started can hang), one thread of OpenMP each so the processes
+    do not compete for the cores; their progress comes back through a queue."""
+    import multiprocessing as mp
+    import os
+    from queue import Empty
+
+    from claimwise.fraud.batch_worker import worker_main
+
+    started = time.perf_counter()
+    context = mp.get_context("spawn")
+    queue = context.Queue()
+    database = connection.settings_dict["NAME"]  # the test database under test, not the configured one
+    options = {**options, "at": timezone.now()}
+    threads = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        processes = [
+            context.Process(target=worker_main, args=(k, workers, database, options, queue), daemon=True)
+            for k in range(workers)
+        ]
+        for process in processes:
+            process.start()
+    finally:
+        if threads is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = threads
+    done = written = finished = 0
+    vectorised: dict[str, bool] = {}
+    failures: list[str] = []
+    while finished < workers:
+        try:
+            message = queue.get(timeout=1.0)
+        except Empty:
+            # A worker that died without a word (killed, crashed while starting) ends the run too.
+            if any(p.exitcode not in (None, 0) for p in processes):
+                for process in processes:
+                    process.terminate()
+                raise RuntimeError("batch scoring: a worker process died") from None
+            continue
+        if message[0] == "chunk":
+            done += message[1]
+            if progress is not None:
+                progress(done, message[2], done / max(1e-9, time.perf_counter() - started))
+        else:
+            finished += 1
+            if message[0] == "failed":
+                failures.append(message[1])
+            else:
+                written += message[1]
+                vectorised.update(message[2])
+    for process in processes:
+        process.join()
+    if failures:
+        raise RuntimeError("batch scoring failed in a worker: " + "; ".join(failures))
     return Summary(done, written, time.perf_counter() - started, vectorised)
 
 

@@ -321,3 +321,24 @@ def test_read_ahead_gives_the_same_scores(presets: None) -> None:
     assert plain == ahead and len(ahead) == 7
     summary = batch.score_claims(chunk=3, prefetch=True, only_changed=False)
     assert summary.written == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_store_what_one_process_stores(presets: None) -> None:
+    """Two spawned processes share the chunks (PostgreSQL): every claim scored once, as one process
+    scores it; on SQLite the option falls back to one process."""
+    from claimwise.accounts.choices import Role
+
+    handler = factories.user(Role.HANDLER)
+    policies = [factories.policy() for _ in range(3)]
+    for i in range(9):
+        factories.claim(actor=handler, policy=policies[i % 3], claimed_amount=str(1000 + 900 * i))
+    expected = {pk: (s.score, s.version, s.reasons) for pk, s in batch_scores(chunk=2).items()}
+    seen: list[tuple[int, int]] = []
+    summary = batch.score_claims(
+        chunk=2, only_changed=False, workers=2, progress=lambda done, total, _r: seen.append((done, total))
+    )
+    assert summary.claims == 9 and summary.written == 9 and seen[-1] == (9, 9)
+    stored = RiskAssessment.objects.filter(trigger="batch")
+    assert stored.count() == 9 and stored.values("claim_id").distinct().count() == 9
+    assert {a.claim_id: (a.score, a.version, a.reasons) for a in stored} == expected

@@ -5,7 +5,7 @@ claimwise fraud train    --csv PATH --label COLUMN [...] [--user NAME]
 claimwise fraud evaluate --platform [--folds K]     the platform's own claims, labelled by investigations,
 claimwise fraud train    --platform [--user NAME]   validated forward in time (issue 6, item 2)
 claimwise fraud rules    install the preset red-flag rules (idempotent)
-claimwise fraud score    [--all | --open] [--since YYYY-MM-DD] [--chunk N] [--rewrite]   rescore claims in batch
+claimwise fraud score    [--all | --open] [--since YYYY-MM-DD] [--chunk N] [--rewrite] [--workers N]   rescore claims in batch
 """
 
 from __future__ import annotations
@@ -66,6 +66,12 @@ class Command(BaseCommand):
         p.add_argument("--since", help="claims reported on or after this day (YYYY-MM-DD)")
         p.add_argument("--chunk", type=int, default=20000, help="claims per chunk and transaction")
         p.add_argument("--rewrite", action="store_true", help="write even when the score and version are unchanged")
+        p.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="processes sharing the chunks (PostgreSQL; default 1, e.g. the cores)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -272,6 +278,8 @@ class Command(BaseCommand):
             raise CommandError("--since: give a day as YYYY-MM-DD") from None
         if opts["chunk"] < 1:
             raise CommandError("--chunk must be at least 1")
+        if opts["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
 
         def progress(done: int, total: int, rate: float) -> None:
             self.stdout.write(f"  {done}/{total} claims, {rate:,.0f} claims/s")
@@ -282,6 +290,7 @@ class Command(BaseCommand):
             chunk=opts["chunk"],
             only_changed=not opts["rewrite"],
             progress=progress,
+            workers=opts["workers"],
         )
         fallback = sorted(code for code, vector in summary.vectorised.items() if not vector)
         self.stdout.write(
