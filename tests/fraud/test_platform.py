@@ -222,14 +222,14 @@ def test_better_data_is_promoted_by_the_weekly_retraining(book: Book) -> None:
     early = book.build(rng, 110, since=NOW - 700 * DAY, until=NOW - 330 * DAY)
     # Too few labels: the job and the command refuse, saying what is needed.
     book.investigate(rng, early[:30], pattern=False)
-    with pytest.raises(platform.TooFewLabels, match="at least 40"):
+    with translation.override("en"), pytest.raises(platform.TooFewLabels, match="at least 40"):
         platform.train(actor=None)
-    with pytest.raises(CommandError, match="at least 40"):
+    with translation.override("en"), pytest.raises(CommandError, match="at least 40"):
         call_command("fraud", "train", "--platform", stdout=StringIO(), stderr=StringIO())
     with pytest.raises(CommandError, match="give no --csv"):
         call_command("fraud", "evaluate", "--platform", "--csv", "x.csv", stdout=StringIO())
     assert platform_retrain_task.call_local()["outcome"] == "skipped"  # fewer than 30 new labels
-    with override_settings(CLAIMWISE_FRAUD_RETRAIN_LABELS=5):
+    with override_settings(CLAIMWISE_FRAUD_RETRAIN_LABELS=5), translation.override("en"):
         refused = platform_retrain_task.call_local()
     assert refused["outcome"] == "refused" and "at least 40" in refused["why"]
     assert not FraudModel.objects.exists()

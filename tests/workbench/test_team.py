@@ -24,10 +24,11 @@ TEAM_QUERIES = 10
 # checks, documents, timeline, decisions, payments, session renewal (+ savepoints).
 # Since: messages with the customer, step names of the deadlines, notifications (+1 for their attempts
 # when there are any), the latest risk assessment and the rings the claim is in.
-# The neighbourhood picture (a scored claim): fraud.selectors.claim_links (claim and assessment read
-# again in its scope check, the claimant's other claims, the documents' hashes, the shared entities)
-# and which linked claims the reader may open. Constant, whatever the number of links.
-CLAIM_QUERIES = 29
+# The neighbourhood picture (a scored claim): fraud.selectors.neighbourhood_links for the claim in
+# hand (the claimant's other claims, the claim's partners, the shared entities; the documents' hashes
+# come from the documents the page already read) and which linked claims the reader may open.
+# Constant, whatever the number of links.
+CLAIM_QUERIES = 27
 
 
 def _client(user: Any) -> Client:
