@@ -31,6 +31,11 @@ class Command(BaseCommand):
             # Every open demo claim gets its process and deadline clocks now, not at the first tick.
             self.stdout.write("Computing the demo claims' deadlines…")
             call_command("process", "tick")
+            self.stdout.write("Finding what a fraud team would look at (links, risk scores, investigations)…")
+            from claimwise.demo.fraud import fraud_layer
+            from claimwise.demo.seed import DEMO_BRANCH
+
+            fraud_layer(branch_code=DEMO_BRANCH, say=self.stdout.write)
         else:
             from claimwise.demo.seed import print_demo_logins
 
