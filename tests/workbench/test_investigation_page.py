@@ -20,19 +20,9 @@ from claimwise.claims.models import Claim
 from claimwise.fraud.choices import CaseOutcome, CaseStatus, Dimension, Measure
 from claimwise.fraud.investigations import case_open, case_task_add
 from claimwise.fraud.models import InvestigationCase, InvestigationTask, RingAlert, WarningAlert
-from claimwise.fraud.registry import active_changed
-from claimwise.fraud.rules import presets_install, rules_changed
+from claimwise.fraud.rules import presets_install
 from tests import factories
 from tests.fraud.test_links import ACCOUNT, report, unrelated_policy
-
-
-@pytest.fixture(autouse=True)
-def _fresh_fraud_caches() -> Any:
-    rules_changed()
-    active_changed()
-    yield
-    rules_changed()
-    active_changed()
 
 
 def demo_ring(handler: Any, supervisor: Any) -> dict[str, Any]:

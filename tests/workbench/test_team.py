@@ -87,15 +87,13 @@ def test_customer_360_page(desk: dict[str, Any]) -> None:
     assert _client(other_branch).get(link).status_code == 404
 
 
-def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any], request: Any) -> None:
+def test_claim_page_shows_what_a_handler_reads(desk: dict[str, Any]) -> None:
     import io
 
     from claimwise.claims.services import document_upload
-    from claimwise.fraud.rules import presets_install, rules_changed
+    from claimwise.fraud.rules import presets_install
     from tests.claims.test_api import png
 
-    rules_changed()  # the active rules are cached per process: read them again, and after the test
-    request.addfinalizer(rules_changed)
     presets_install(actor=None)  # scored claims: the risk card, its rings and the neighbourhood picture
     claims = urgent_claims(desk["handler"], desk["policy"])
     claim = claims["warning"]
