@@ -486,5 +486,25 @@ def warning_alerts(user: User, *, measure: str = "", dimension: str = "") -> lis
     for alert in alerts:
         chart = line_chart(alert.history, expected=float(alert.expected_value), limit=float(alert.upper_limit))
         behind = [(pk, numbers[pk]) for pk in alert.claim_ids[:CLAIMS_PER_ALERT] if pk in numbers]
-        out.append({"alert": alert, "chart": chart, "claims": behind, "more": len(alert.claim_ids) - len(behind)})
+        out.append(
+            {
+                "alert": alert,
+                "name": _alert_name(alert),
+                "chart": chart,
+                "claims": behind,
+                "more": len(alert.claim_ids) - len(behind),
+            }
+        )
     return out
+
+
+def _alert_name(alert: Any) -> str:
+    """What the alert is about, in words: the partner's name, the line's name, or the region."""
+    from claimwise.core.choices import LineOfBusiness
+    from claimwise.fraud.choices import Dimension
+
+    if alert.label:
+        return str(alert.label)
+    if alert.dimension == Dimension.LINE and alert.key in LineOfBusiness.values:
+        return str(LineOfBusiness(alert.key).label)
+    return str(alert.key)

@@ -233,6 +233,9 @@ def test_the_warnings_page(siu: dict[str, Any]) -> None:
     assert html.count('class="wb-chart"') == 3 and "wb-chart-limit" in html and "wb-chart-alert" in html
     assert f'href="/work/claims/{siu["claims"][0].pk}/"' in html
     assert 'href="/work/warnings/"' in html  # in the menu
+    motor = WarningAlert.objects.filter(pk=calm.pk)
+    motor.update(dimension=Dimension.LINE, key="motor")
+    assert "Motor" in client.get("/work/warnings/").content.decode()  # the line by its name, not its code
     only = client.get("/work/warnings/", {"measure": "severity"}).content.decode()
     assert re.findall(r'data-alert="(\d+)"', only) == [str(severity.pk)]
     assert _client(siu["handler"]).get("/work/warnings/").status_code == 403
