@@ -42,12 +42,32 @@ class CaseForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+def investigator_choices(case: InvestigationCase) -> list[tuple[Any, Any]]:
+    """Who may work the case: investigators of the claim's branch or of head office."""
+    branch = case.claim.branch_id
+    people = User.objects.filter(role__in=INVESTIGATOR_ROLES, is_active=True).order_by("role", "username")
+    if branch is not None:  # the claim's branch or head office, as for claim handlers
+        people = people.filter(Q(branch_id=branch) | Q(branch__isnull=True))
+    choices: list[tuple[Any, Any]] = [("", gettext_lazy("Nobody (unassigned)"))]
+    for user in people:
+        name = user.get_full_name() or user.get_username()
+        choices.append((user.pk, f"{name} · {user.get_role_display()}"))
+    return choices
+
+
 class TaskForm(CaseForm):
     key = "task"
     text = forms.CharField(label=gettext_lazy("Task"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    assignee = forms.TypedChoiceField(
+        label=gettext_lazy("Who (optional)"), required=False, coerce=int, empty_value=None
+    )
     due = forms.DateField(
         label=gettext_lazy("Due (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = investigator_choices(self.case)  # type: ignore[attr-defined]
 
 
 class DoneForm(CaseForm):
@@ -71,15 +91,7 @@ class AssignForm(CaseForm):
         super().__init__(*args, **kwargs)
         self.initial.setdefault("current", str(self.case.assignee_id or ""))
         self.initial.setdefault("assignee", self.case.assignee_id or "")
-        branch = self.case.claim.branch_id
-        people = User.objects.filter(role__in=INVESTIGATOR_ROLES, is_active=True).order_by("role", "username")
-        if branch is not None:  # the claim's branch or head office, as for claim handlers
-            people = people.filter(Q(branch_id=branch) | Q(branch__isnull=True))
-        choices: list[tuple[Any, Any]] = [("", gettext_lazy("Nobody (unassigned)"))]
-        for user in people:
-            name = user.get_full_name() or user.get_username()
-            choices.append((user.pk, f"{name} · {user.get_role_display()}"))
-        self.fields["assignee"].choices = choices  # type: ignore[attr-defined]
+        self.fields["assignee"].choices = investigator_choices(self.case)  # type: ignore[attr-defined]
 
 
 class CloseForm(CaseForm):
@@ -127,7 +139,13 @@ def _task(user: User, case: InvestigationCase, form: Any) -> object:
     due = form.cleaned_data.get("due")
     # The end of the chosen day, shown as that day (not the next midnight).
     at = timezone.make_aware(dt.datetime.combine(due, dt.time(23, 59, 59))) if due is not None else None
-    return inv.case_task_add(actor=user, case_id=case.pk, text=form.cleaned_data["text"], due_at=at)
+    return inv.case_task_add(
+        actor=user,
+        case_id=case.pk,
+        text=form.cleaned_data["text"],
+        assignee_id=form.cleaned_data.get("assignee"),
+        due_at=at,
+    )
 
 
 def _done(user: User, case: InvestigationCase, form: Any) -> object:

@@ -105,12 +105,17 @@ def test_add_a_task_mark_it_done_and_refusals_come_back_in_place(siu: dict[str, 
     body = empty.content.decode()
     assert body.lstrip().startswith("<form") and 'id="form-task"' in body and "wb-field-error" in body
     assert not InvestigationTask.objects.exists()
-    done = client.post(_url(case, "task"), {"text": "Call the bank", "due": "2030-01-31"})
+    nobody = client.post(_url(case, "task"), {"text": "Call the bank", "assignee": 10**9}, **HX)
+    assert nobody.status_code == 422 and not InvestigationTask.objects.exists()  # not one of the choices
+    who = siu["handler"]
+    done = client.post(_url(case, "task"), {"text": "Call the bank", "due": "2030-01-31", "assignee": who.pk})
     assert done.status_code == 302 and done["Location"].endswith(f"/work/investigations/{case.pk}/#tasks")
     task = InvestigationTask.objects.get()
     assert task.text == "Call the bank" and timezone.localtime(task.due_at).date() == dt.date(2030, 1, 31)
+    assert task.assignee == who
     html = client.get(_url(case)).content.decode()
     assert f'id="form-done-{task.pk}"' in html and "Call the bank" in html
+    assert (who.get_full_name() or who.get_username()) in html
     marked = client.post(_url(case, "done"), {"task": task.pk}, **HX)
     assert marked.status_code == 204 and marked["HX-Redirect"] == f"/work/investigations/{case.pk}/#tasks"
     assert marked["HX-Refresh"] == "true"  # to the same page plus an anchor: reload, not only scroll
