@@ -45,7 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import free_port, launch, stop_server  # noqa: E402
+from bench.server import free_port, launch, run, stop_server  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/claimwise_bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -88,17 +88,6 @@ def server_environment(args: argparse.Namespace) -> dict[str, str]:
             CLAIMWISE_HASH_KEY=secrets.token_urlsafe(32),
         )
     return env
-
-
-def run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claimwise.cli", *cmd],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 # --- data, through the services -----------------------------------------------------------------

@@ -54,7 +54,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import free_port, launch, stop_server  # noqa: E402
+from bench.server import free_port, launch, run, stop_server  # noqa: E402
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/claimwise_bench_pages"
 PASSWORD = "Bench-pages-2026!"  # noqa: S105  (the bench's own accounts, in its own database)
@@ -174,17 +174,6 @@ def server_environment(args: argparse.Namespace, keys: dict[str, str]) -> dict[s
         "CLAIMWISE_WEB_THREADS": str(args.threads),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     }
-
-
-def run(cmd: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claimwise.cli", *cmd],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 # --- data ------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from claimwise.claims.lifecycle import ClaimStatus
 from claimwise.claims.models import Claim
 from claimwise.fraud.batch import score_claims
 from claimwise.fraud.choices import LinkKind, RuleStatus
-from claimwise.fraud.investigations import case_auto_open, case_open
+from claimwise.fraud.investigations import case_auto_open, case_open, threshold
 from claimwise.fraud.links import claim_entities, claim_partners, rings_of
 from claimwise.fraud.models import InvestigationCase, RedFlagRule
 from claimwise.fraud.rules import rule_save
@@ -53,7 +53,8 @@ def fraud_layer(*, branch_code: str, say: Callable[[str], None] = lambda _line: 
     summary = score_claims()
     say(f"  risk scores: {summary.claims} claims ({summary.rate:,.0f} claims/s); rings: {rings}")
     cases = 0
-    for claim in Claim.objects.filter(risk_score__isnull=False).exclude(status__in=CLOSED).order_by("pk"):
+    over = Claim.objects.filter(risk_score__gte=threshold()).exclude(status__in=CLOSED).order_by("pk")
+    for claim in over:
         with transaction.atomic():
             cases += case_auto_open(claim) is not None
     if planted and not InvestigationCase.objects.filter(claim_id__in=planted).exists():
@@ -66,7 +67,7 @@ def fraud_layer(*, branch_code: str, say: Callable[[str], None] = lambda _line: 
 
 def _plant_ring(branch_code: str) -> list[int]:
     """The payee account of the latest open claims of four different claimants of the branch."""
-    chosen: list[int] = []
+    chosen: list[int] = []  # newest first
     claimants: set[int] = set()
     open_claims = (
         Claim.objects.filter(branch__code=branch_code)
@@ -85,4 +86,4 @@ def _plant_ring(branch_code: str) -> list[int]:
     for claim in Claim.objects.filter(pk__in=chosen):
         claim.payee_account = RING_ACCOUNT
         claim.save(update_fields=["payee_account"])
-    return sorted(chosen, key=lambda pk: Claim.objects.values_list("reported_at", flat=True).get(pk=pk))
+    return chosen[::-1]  # in report order, the last one reported last

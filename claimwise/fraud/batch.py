@@ -58,6 +58,7 @@ from claimwise.fraud.scoring import (
     _q,
     _text,
     combined,
+    rule_reason,
     rules_version,
     score_version,
 )
@@ -592,7 +593,7 @@ class _Texts:
         key = (rule.code, rule.reason, rule.reason_en, *(chunk.fact_key(name, i) for name in fields))
         found = self.rules.get(key)
         if found is None:
-            found = self.rules[key] = _rule_reason(rule, RowFacts(chunk, i))
+            found = self.rules[key] = rule_reason(rule, RowFacts(chunk, i))
         return found
 
     def ring(self, ring: Ring) -> dict[str, str]:
@@ -604,14 +605,6 @@ class _Texts:
                     texts[language] = ring_reason(ring)
             self.rings[key] = texts
         return self.rings[key]
-
-
-def _rule_reason(rule: RedFlagRule, facts: Mapping[str, Any]) -> dict[str, Any]:
-    texts = {}
-    for language in LANGUAGES:
-        template = rule.reason_en if language == "en" and rule.reason_en else rule.reason
-        texts[language] = render(template, facts)
-    return {"kind": "rule", "code": rule.code, "weight": float(rule.weight), "text": texts}
 
 
 _THOUSANDTHS = [Decimal(f"{k / 1000:.3f}") for k in range(1001)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -69,7 +70,9 @@ def _both(render_one: Any) -> dict[str, str]:
     return texts
 
 
-def _rule_reason(rule: RedFlagRule, facts: FraudFacts) -> dict[str, Any]:
+def rule_reason(rule: RedFlagRule, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """A red flag's reason in both languages, from the facts it inserts (also the batch's)."""
+
     def one(language: str) -> str:
         template = rule.reason_en if language == "en" and rule.reason_en else rule.reason
         return render(template, facts)
@@ -163,7 +166,7 @@ def evaluate(
     for rule in fired:
         keep *= 1.0 - float(rule.weight)
     rules_score = 1.0 - keep
-    reasons = [_rule_reason(r, facts) for r in fired]
+    reasons = [rule_reason(r, facts) for r in fired]
     model, model_reasons = _model_part(facts)
     reasons += model_reasons
     model_score = model["score"] if model else 0.0

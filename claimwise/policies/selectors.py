@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from claimwise.accounts.choices import Role
 from claimwise.accounts.models import User
 from claimwise.core.errors import NotFound
-from claimwise.policies.models import Policy
+from claimwise.policies.models import Customer, Policy
 
 
 def policy_scope(user: User) -> Q:
@@ -38,3 +38,9 @@ def policy_get_by_number(number: str, *, user: User) -> Policy:
     if policy is None:
         raise NotFound()
     return policy
+
+
+def mobile_in_use(phone: str, *, other_than: int) -> bool:
+    """Whether another customer with an account has this mobile: customers sign in by mobile, so
+    two accounts on one number would sign in to either."""
+    return Customer.objects.filter(phone=phone, user__isnull=False).exclude(pk=other_than).exists()

@@ -16,6 +16,7 @@ from claimwise.core.crypto import keyed_hash
 from claimwise.core.errors import ValidationFailed
 from claimwise.core.money import to_money
 from claimwise.policies.models import Coverage, Customer, Policy, Product
+from claimwise.policies.selectors import mobile_in_use
 from claimwise.policies.validators import clean_id_number, clean_mobile
 
 CUSTOMER_SECRETS = ("id_number",)
@@ -150,8 +151,8 @@ def customer_account_link(*, actor: User | None, customer: Customer, user: User)
 def customer_contact_change(
     *, actor: User | None, customer_id: int, phone: str | None = None, email: str | None = None
 ) -> Customer:
-    """A customer's new mobile number or email address. A mobile is also how a customer signs in, so
-    one already used by another customer's account is refused (it would sign in to either)."""
+    """A customer's new mobile number or email address; a mobile another account signs in with is
+    refused."""
     customer = Customer.objects.select_for_update().get(pk=customer_id)
     before = snapshot(customer, ["phone", "email"])
     if phone is not None:
@@ -159,8 +160,7 @@ def customer_contact_change(
             phone = clean_mobile(phone)
         except ValueError as exc:
             raise ValidationFailed({"phone": str(exc)}) from exc
-        taken = Customer.objects.filter(phone=phone, user__isnull=False).exclude(pk=customer.pk).exists()
-        if taken:
+        if mobile_in_use(phone, other_than=customer.pk):
             raise ValidationFailed({"phone": _("This mobile number is used by another account.")})
         customer.phone = phone
     if email is not None:

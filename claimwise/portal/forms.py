@@ -102,18 +102,26 @@ class MobileForm(forms.Form):
         self.fields["mobile"].widget.attrs.update(autocomplete="tel", inputmode="tel", autofocus=True)
 
 
-class CodePasswordForm(forms.Form):
+class CodeForm(forms.Form):
     code = forms.RegexField(
         label=_("The 6-digit code we sent you"),
         regex=r"^\s*\d{6}\s*$",
         error_messages={"invalid": _("Enter the 6 digits of the code.")},
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(autocomplete="one-time-code", inputmode="numeric", autofocus=True)
+
+
+class CodePasswordForm(CodeForm):
+    """The code, and the new password twice (sign-up, reset)."""
+
     password = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput)
     password_again = forms.CharField(label=_("New password again"), strip=False, widget=forms.PasswordInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.update(autocomplete="one-time-code", inputmode="numeric", autofocus=True)
         for name in ("password", "password_again"):
             self.fields[name].widget.attrs["autocomplete"] = "new-password"
 
@@ -143,18 +151,6 @@ class ContactForm(forms.Form):
 
     # The services name the field by what it is; the form has one value field.
     service_fields = {"mobile": "value", "email": "value"}
-
-
-class CodeForm(forms.Form):
-    code = forms.RegexField(
-        label=_("The 6-digit code we sent you"),
-        regex=r"^\s*\d{6}\s*$",
-        error_messages={"invalid": _("Enter the 6 digits of the code.")},
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.update(autocomplete="one-time-code", inputmode="numeric", autofocus=True)
 
 
 class PreferenceForm(forms.Form):

@@ -35,6 +35,7 @@ from claimwise.core.errors import DomainError, ErrorCode, ValidationFailed
 from claimwise.notifications.choices import Channel, Event
 from claimwise.notifications.services import customer_recipient, enabled_channels, messages_queue
 from claimwise.policies.models import Customer, Policy
+from claimwise.policies.selectors import mobile_in_use
 from claimwise.policies.services import customer_account_link, customer_contact_change
 from claimwise.policies.validators import clean_id_number, clean_mobile
 from claimwise.portal.models import ClaimDraft, OneTimeCode
@@ -371,7 +372,7 @@ def contact_change_start(*, actor: User, customer: Customer, purpose: str, value
             raise ValidationFailed({field: str(exc)}) from exc
         if value == customer.phone:
             raise ValidationFailed({field: _("This is already the mobile number we have.")})
-        if Customer.objects.filter(phone=value, user__isnull=False).exclude(pk=customer.pk).exists():
+        if mobile_in_use(value, other_than=customer.pk):
             raise ValidationFailed({field: _("This mobile number is used by another account.")})
         to = (Channel.SMS, value)
     else:
